@@ -1,0 +1,10 @@
+# Every dependency comes from a Debian 12 package (contrib/install-deps.sh).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_openssl libevent_pthreads)
+pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+if(BUILD_TESTING)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of spamgate from Debian 12 packages.
+# Non-interactive and idempotent: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format
+  # libraries
+  libevent-dev libssl-dev libtomlplusplus-dev libcli11-dev
+  libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
+  # tests
+  googletest libgtest-dev libgmock-dev python3 swaks openssl procps iproute2 time
+  # Postfix only for smtp-sink and smtp-source (see below)
+  postfix
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  # "No configuration" leaves no main.cf and starts no master daemon: we only want the tools.
+  echo "postfix postfix/main_mailer_type select No configuration" | "${sudo_cmd[@]}" debconf-set-selections
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Never leave a Postfix daemon running: spamgate's tests start their own smtp-sink.
+if pgrep -x master >/dev/null 2>&1; then
+  postfix stop >/dev/null 2>&1 || pkill -x master || true
+fi
+command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink
+echo "install-deps: all ${#packages[@]} packages present"

@@ -1,0 +1,115 @@
+// spamgate's configuration: an immutable snapshot loaded from TOML (toml++). Every field has an
+// embedded default, so an empty file (or no file) is a complete configuration. Loading rejects
+// unknown keys and bad values with a ConfigError that names the file, the line and the key.
+// Reload builds a new snapshot; the old one stays in use until the new one is complete.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spamgate::config {
+
+using Seconds = std::chrono::seconds;
+
+struct Endpoint {
+  std::string host;  // numeric IPv4 or IPv6 address (no brackets)
+  uint16_t port = 0;
+  std::string text() const;  // "127.0.0.1:25" or "[::1]:25"
+};
+
+enum class BareLinefeed { Normalize, Reject };
+enum class ForwardClient { None, Xclient, Xforward };
+enum class BackendTls { None, Opportunistic, Required };
+enum class TlsVersion { Tls1_0, Tls1_1, Tls1_2, Tls1_3 };
+
+struct Timeouts {
+  Seconds greeting{300};    // server waits for the first command
+  Seconds command{300};     // RFC 5321 4.5.3.2.7: at least 5 minutes
+  Seconds data_block{180};  // RFC 5321 4.5.3.2.5: between data blocks
+  Seconds tls_handshake{60};
+  Seconds shutdown{30};  // SIGTERM: transactions in flight get this long to finish
+};
+
+struct Server {
+  std::string hostname;              // default: gethostname()
+  std::vector<Endpoint> listen;      // plain SMTP, STARTTLS offered when [tls] is set
+  std::vector<Endpoint> listen_tls;  // implicit TLS (port 465 style)
+  unsigned workers = 0;              // 0: one per core
+  unsigned max_connections = 1000;
+  unsigned max_connections_per_ip = 20;
+  uint64_t max_message_size = 50ull * 1024 * 1024;
+  unsigned max_recipients = 100;
+  std::size_t max_command_line = 512;  // octets including CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t max_line_length = 998;   // text line octets excluding CRLF (RFC 5321 4.5.3.1.6)
+  unsigned max_errors = 10;            // 4xx/5xx replies to commands before 421 and close
+  unsigned max_unknown_commands = 5;   // unrecognised verbs before 421 and close
+  BareLinefeed bare_linefeed = BareLinefeed::Normalize;
+  std::string banner = "ESMTP spamgate";
+  Timeouts timeouts;
+};
+
+struct Tls {
+  bool enabled() const { return !certificate.empty(); }
+  std::string certificate;  // PEM chain path
+  std::string private_key;  // PEM key path
+  TlsVersion min_version = TlsVersion::Tls1_2;
+};
+
+struct Backend {
+  // Either an SMTP relay (host:port) or a local Maildir directory ("maildir:PATH").
+  bool isMaildir() const { return !maildir.empty(); }
+  Endpoint address;
+  std::string maildir;
+  ForwardClient forward_client = ForwardClient::None;
+  BackendTls tls = BackendTls::None;
+  std::string helo_name;  // default: [server].hostname
+  Seconds connect_timeout{30};
+  Seconds command_timeout{60};    // per reply to EHLO/MAIL/RCPT/...
+  Seconds data_timeout{600};      // for the reply after the final dot (RFC: 10 min)
+  bool verify_recipients = true;  // RCPT is answered with the backend's reply
+};
+
+struct Log {
+  std::string decisions;  // JSON lines path; empty: no decision log
+};
+
+struct Policy {
+  double tag_score = 5.0;      // X-Spam headers added from this score on
+  double reject_score = 15.0;  // rejected with 550 5.7.1 from this score on
+};
+
+struct ConnectionLimits {
+  bool enabled = true;
+};
+
+struct Config {
+  std::string source;  // the file it came from ("" for embedded defaults)
+  Server server;
+  Tls tls;
+  Backend backend;
+  Log log;
+  Policy policy;
+  ConnectionLimits connection_limits;
+};
+
+using Snapshot = std::shared_ptr<const Config>;
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Embedded defaults: listen 127.0.0.1:2525, Maildir backend var/maildir, decision log
+// var/decisions.jsonl, no TLS.
+Snapshot defaults();
+// Parses and validates a TOML file; throws ConfigError("FILE:LINE: key 'a.b': reason").
+Snapshot load(const std::string& path);
+// Same, from text (tests); `origin` names the source in errors.
+Snapshot parse(const std::string& text, const std::string& origin);
+
+}  // namespace spamgate::config

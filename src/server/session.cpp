@@ -1,0 +1,263 @@
+#include "server/session.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+
+#include "net/listener.h"
+#include "server/transaction_log.h"
+
+namespace spamgate::server {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadHighWater = 256 * 1024;
+constexpr auto kLinger = std::chrono::seconds(10);  // a closing client that never reads
+
+smtp::SessionOptions sessionOptions(const config::Config& config, bool tls_available,
+                                    bool implicit_tls) {
+  const auto& server = config.server;
+  smtp::SessionOptions options;
+  options.hostname = server.hostname;
+  options.banner = server.banner;
+  options.limits = smtp::SessionLimits{server.max_command_line, server.max_line_length,
+                                       server.max_message_size, server.max_recipients,
+                                       server.max_errors,       server.max_unknown_commands};
+  options.reject_bare_linefeed = server.bare_linefeed == config::BareLinefeed::Reject;
+  options.tls_available = tls_available;
+  options.tls_active = implicit_tls;
+  return options;
+}
+
+timeval toTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+}  // namespace
+
+Session::Session(SessionEnv env, int fd, const sockaddr* peer, bool implicit_tls,
+                 OnClosed on_closed)
+    : env_(std::move(env)),
+      config_(*env_.runtime->config),
+      on_closed_(std::move(on_closed)),
+      client_ip_(net::addressText(peer)),
+      client_port_(net::addressPort(peer)),
+      implicit_tls_(implicit_tls),
+      ticket_(env_.counts->admit(client_ip_)),
+      timer_(evtimer_new(env_.base, &Session::onTimer, this)),
+      machine_(sessionOptions(config_, env_.runtime->tls != nullptr, implicit_tls)) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const int options = BEV_OPT_CLOSE_ON_FREE;
+  if (implicit_tls && env_.runtime->tls) {
+    attach(bufferevent_openssl_socket_new(env_.base, fd, env_.runtime->tls->newSession(),
+                                          BUFFEREVENT_SSL_ACCEPTING, options));
+  } else {
+    attach(bufferevent_socket_new(env_.base, fd, options));
+  }
+}
+
+Session::~Session() {
+  *alive_ = false;
+  stage_run_.reset();
+  relay_.reset();
+  if (bev_ != nullptr) bufferevent_free(bev_);
+  event_free(timer_);
+}
+
+void Session::attach(bufferevent* bev) {
+  bev_ = bev;
+  bufferevent_setcb(bev_, &Session::onRead, &Session::onWrite, &Session::onEvent, this);
+  bufferevent_setwatermark(bev_, EV_READ, 0, kReadHighWater);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+}
+
+void Session::start() {
+  if (implicit_tls_) {  // the greeting waits for the handshake (BEV_EVENT_CONNECTED)
+    const auto tv = toTimeval(config_.server.timeouts.tls_handshake);
+    evtimer_add(timer_, &tv);
+    return;
+  }
+  startProtocol();
+}
+
+void Session::startProtocol() {
+  protocol_started_ = true;
+  drive(machine_.start());
+  pump();
+}
+
+void Session::shutdown() {
+  if (!closing_) drive(machine_.shutdown());
+}
+
+void Session::forceClose() {
+  if (closing_) return;
+  stage_run_.reset();
+  relay_.reset();
+  drive(machine_.abort(
+      smtp::makeReply(421, "4.3.2", config_.server.hostname + " Service shutting down")));
+}
+
+void Session::pump() {
+  if (pumping_) return;
+  pumping_ = true;
+  evbuffer* input = bufferevent_get_input(bev_);
+  std::string chunk;
+  while (!closing_ && !machine_.waiting() && !machine_.closed() && evbuffer_get_length(input) > 0) {
+    chunk.resize(std::min(kReadChunk, evbuffer_get_length(input)));
+    const auto n = evbuffer_remove(input, chunk.data(), chunk.size());
+    if (n <= 0) break;
+    chunk.resize(static_cast<std::size_t>(n));
+    drive(machine_.receive(chunk));
+  }
+  pumping_ = false;
+  if (closing_) return;
+  if (machine_.waiting()) {
+    bufferevent_disable(bev_, EV_READ);  // back-pressure while checks or the backend work
+    evtimer_del(timer_);
+  } else {
+    bufferevent_enable(bev_, EV_READ);
+    armTimer();
+  }
+}
+
+void Session::drive(smtp::Effects effects) {
+  for (auto& effect : effects)
+    queued_.push_back(std::move(effect));
+  if (driving_) return;  // an inline completion: the outer loop carries on
+  driving_ = true;
+  while (!queued_.empty() || inline_result_) {
+    if (queued_.empty()) {
+      auto result = std::move(*inline_result_);
+      inline_result_.reset();
+      for (auto& effect : machine_.resume(std::move(result)))
+        queued_.push_back(std::move(effect));
+      continue;
+    }
+    auto effect = std::move(queued_.front());
+    queued_.pop_front();
+    execute(effect);
+  }
+  driving_ = false;
+  noteTransactionEnd();
+}
+
+void Session::execute(smtp::Effect& effect) {
+  if (auto* send_effect = std::get_if<smtp::effect::Send>(&effect)) {
+    send(send_effect->reply);
+  } else if (auto* stage = std::get_if<smtp::effect::RunStage>(&effect)) {
+    runStage(stage->stage);
+  } else if (std::holds_alternative<smtp::effect::StartTls>(effect)) {
+    startTls();
+  } else {
+    beginClose();
+  }
+}
+
+void Session::send(const smtp::Reply& reply) {
+  const std::string wire = reply.wire();
+  bufferevent_write(bev_, wire.data(), wire.size());
+  last_reply_ = reply;
+}
+
+void Session::completeStage(smtp::StageResult result) {
+  stage_run_.reset();
+  if (driving_) {
+    inline_result_ = std::move(result);
+    return;
+  }
+  drive(machine_.resume(std::move(result)));
+  pump();
+}
+
+void Session::startTls() {
+  evbuffer_drain(bufferevent_get_input(bev_), evbuffer_get_length(bufferevent_get_input(bev_)));
+  SSL* ssl = env_.runtime->tls->newSession();
+  bufferevent* filter = bufferevent_openssl_filter_new(
+      env_.base, bev_, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+  if (filter == nullptr) {
+    SSL_free(ssl);
+    connection_reason_ = "tls setup failed";
+    return beginClose();
+  }
+  attach(filter);
+  const auto tv = toTimeval(config_.server.timeouts.tls_handshake);
+  evtimer_add(timer_, &tv);
+}
+
+void Session::beginClose() {
+  closing_ = true;
+  stage_run_.reset();
+  bufferevent_disable(bev_, EV_READ);
+  const bool flushed = evbuffer_get_length(bufferevent_get_output(bev_)) == 0;
+  const auto tv = toTimeval(flushed ? std::chrono::milliseconds(0) : kLinger);
+  evtimer_add(timer_, &tv);
+}
+
+void Session::armTimer() {
+  const auto& timeouts = config_.server.timeouts;
+  const auto timeout = machine_.inData()         ? timeouts.data_block
+                       : machine_.helo().empty() ? timeouts.greeting
+                                                 : timeouts.command;
+  const auto tv = toTimeval(timeout);
+  evtimer_add(timer_, &tv);
+}
+
+void Session::finish(const std::string& why) {
+  if (finished_) return;
+  finished_ = true;
+  if (connection_reason_.empty()) connection_reason_ = why;
+  stage_run_.reset();
+  relay_.reset();
+  if (transaction_) logTransaction(transaction_->action, last_reply_.value_or(smtp::Reply{}));
+  logConnection();
+  on_closed_(this);  // destroys this
+}
+
+void Session::onRead(bufferevent*, void* self) {
+  static_cast<Session*>(self)->pump();
+}
+
+void Session::onWrite(bufferevent* bev, void* self) {
+  auto* session = static_cast<Session*>(self);
+  if (session->closing_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+    session->finish("closed by server");
+  }
+}
+
+void Session::onEvent(bufferevent*, short what, void* self) {
+  auto* session = static_cast<Session*>(self);
+  if (what & BEV_EVENT_CONNECTED) {
+    evtimer_del(session->timer_);
+    auto* ssl = bufferevent_openssl_get_ssl(session->bev_);
+    session->tls_description_ = net::describeTls(ssl);
+    if (!session->protocol_started_) {
+      session->startProtocol();
+    } else {
+      session->drive(session->machine_.tlsEstablished());
+    }
+    return session->pump();
+  }
+  if (what & BEV_EVENT_ERROR) {
+    const bool tls = bufferevent_openssl_get_ssl(session->bev_) != nullptr;
+    return session->finish(tls ? "tls error: " + net::lastTlsError() : "connection error");
+  }
+  if (what & BEV_EVENT_EOF) session->finish("client disconnected");
+}
+
+void Session::onTimer(int, short, void* self) {
+  auto* session = static_cast<Session*>(self);
+  if (session->closing_) return session->finish("closed by server");
+  if (session->machine_.waiting()) return;
+  session->connection_reason_ = "timeout";
+  session->drive(session->machine_.timeout());
+}
+
+}  // namespace spamgate::server

@@ -1,0 +1,256 @@
+// The session's side of the pipeline: running a stage's checks, turning their evidence into a
+// verdict, asking the relay, answering the machine, and logging the decision.
+#include <chrono>
+#include <ctime>
+
+#include "base/decision_id.h"
+#include "policy/headers.h"
+#include "server/session.h"
+#include "server/transaction_log.h"
+
+namespace spamgate::server {
+
+namespace {
+
+constexpr auto kStageDeadline = std::chrono::seconds(60);
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+smtp::Reply withId(smtp::Reply reply, const std::string& id) {
+  reply.text += (reply.text.empty() ? "id=" : " id=") + id;
+  return reply;
+}
+
+std::string actionFor(const smtp::Reply& reply) {
+  return reply.positive() ? "accept" : reply.transient() ? "tempfail" : "reject";
+}
+
+}  // namespace
+
+void Session::runStage(smtp::Stage stage) {
+  if (stage == smtp::Stage::Mail) {
+    transaction_ = std::make_unique<TransactionLog>();
+    transaction_->id = base::newDecisionId();
+    transaction_->has_mail = true;
+    transaction_->mail_from = machine_.pendingMail()->reverse_path;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  auto run =
+      pipeline::StageRun::start(env_.base, env_.runtime->checks, stage, context(), kStageDeadline,
+                                [this, stage, alive](pipeline::StageOutcome outcome) {
+                                  if (!alive.expired()) onChecksDone(stage, std::move(outcome));
+                                });
+  if (run) stage_run_ = std::move(run);
+}
+
+void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
+  const bool connection_stage = stage == smtp::Stage::Connect || stage == smtp::Stage::Helo;
+  auto& symbols = connection_stage || !transaction_ ? connection_symbols_ : transaction_->symbols;
+  std::vector<policy::Opinion> opinions;
+  for (auto& record : outcome.records) {
+    for (auto& symbol : record.result.symbols)
+      symbols.push_back(std::move(symbol));
+    if (record.result.opinion) opinions.push_back(std::move(*record.result.opinion));
+  }
+  auto all = connection_symbols_;
+  if (transaction_ && !connection_stage) {
+    all.insert(all.end(), transaction_->symbols.begin(), transaction_->symbols.end());
+  }
+  const auto& policy = env_.runtime->config->policy;
+  afterVerdict(stage, policy::decide(stage, all, opinions,
+                                     policy::Thresholds{policy.tag_score, policy.reject_score}));
+}
+
+void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
+  if (stage == smtp::Stage::EndOfData) return endOfData(verdict);
+  if (verdict.action >= policy::Action::Tempfail && verdict.reply) {
+    const std::string action(policy::actionName(verdict.action));
+    if (transaction_ && stage != smtp::Stage::Connect && stage != smtp::Stage::Helo) {
+      transaction_->action = action;
+      transaction_->reason = verdict.reason;
+      if (const auto* rcpt = machine_.pendingRcpt()) {
+        transaction_->rcpts.push_back(log::RecipientRecord{rcpt->forward_path, *verdict.reply});
+      }
+    } else {
+      connection_action_ = action;
+      connection_reason_ = verdict.reason;
+    }
+    return completeStage(smtp::StageResult{verdict.reply});
+  }
+  if (stage == smtp::Stage::Mail) return relayMail();
+  if (stage == smtp::Stage::Rcpt) return relayRcpt();
+  completeStage({});
+}
+
+void Session::relayMail() {
+  relay_ = env_.relay->begin(clientInfo());
+  const auto* args = machine_.pendingMail();
+  std::weak_ptr<bool> alive = alive_;
+  relay_->mail(args->reverse_path, args->relay_params, [this, alive](relay::Outcome outcome) {
+    if (alive.expired()) return;
+    if (!outcome.reply.positive()) {
+      transaction_->action = actionFor(outcome.reply);
+      transaction_->reason = "backend refused the sender";
+      transaction_->backend_reply = outcome.detail;
+    }
+    completeStage(smtp::StageResult{outcome.reply});
+  });
+}
+
+void Session::relayRcpt() {
+  const std::string address = machine_.pendingRcpt()->forward_path;
+  std::weak_ptr<bool> alive = alive_;
+  relay_->rcpt(address, "", [this, alive, address](relay::Outcome outcome) {
+    if (alive.expired()) return;
+    transaction_->rcpts.push_back(log::RecipientRecord{address, outcome.reply});
+    if (!outcome.reply.positive()) transaction_->backend_reply = outcome.detail;
+    completeStage(smtp::StageResult{outcome.reply});
+  });
+}
+
+void Session::endOfData(const policy::Verdict& verdict) {
+  const auto& message = machine_.transaction().message;
+  transaction_->size = machine_.transaction().size;
+  transaction_->message_id = policy::headerValue(message, "Message-ID");
+  transaction_->reason = verdict.reason;
+  if (verdict.action >= policy::Action::Tempfail) return refuseMessage(verdict);
+  std::weak_ptr<bool> alive = alive_;
+  relay_->deliver(stampedMessage(verdict), [this, alive, verdict](relay::Outcome outcome) {
+    if (!alive.expired()) onDelivered(verdict, std::move(outcome));
+  });
+}
+
+void Session::refuseMessage(const policy::Verdict& verdict) {
+  relay_.reset();  // the backend never completes a message the checks refused (RSET)
+  auto reply = withId(verdict.reply.value_or(smtp::makeReply(550, "5.7.1", "Message rejected")),
+                      transaction_->id);
+  logTransaction(std::string(policy::actionName(verdict.action)), reply);
+  completeStage(smtp::StageResult{std::move(reply)});
+}
+
+void Session::onDelivered(const policy::Verdict& verdict, relay::Outcome outcome) {
+  relay_.reset();
+  transaction_->backend_reply = outcome.detail;
+  transaction_->queue_id = outcome.queue_id;
+  smtp::Reply reply;
+  std::string action;
+  if (outcome.reply.positive()) {
+    reply = smtp::makeReply(250, "2.0.0", "Ok: queued as " + transaction_->id);
+    action = verdict.action == policy::Action::Tag ? "tag" : "accept";
+  } else {
+    reply = withId(outcome.reply, transaction_->id);
+    action = actionFor(outcome.reply);
+    transaction_->reason = "backend: " + outcome.detail;
+  }
+  logTransaction(action, reply);
+  completeStage(smtp::StageResult{std::move(reply)});
+}
+
+std::string Session::stampedMessage(const policy::Verdict& verdict) {
+  policy::ReceivedInfo received;
+  received.helo = machine_.helo();
+  received.client_ip = client_ip_;
+  received.hostname = config_.server.hostname;
+  const bool utf8 = machine_.transaction().mail.smtputf8;
+  received.protocol = std::string(utf8               ? "UTF8SMTP"
+                                  : machine_.esmtp() ? "ESMTP"
+                                                     : "SMTP") +
+                      (machine_.tlsActive() ? "S" : "");
+  received.tls = tls_description_;
+  received.id = transaction_->id;
+  const auto& recipients = machine_.transaction().recipients;
+  if (machine_.transaction().accepted() == 1) {
+    for (const auto& r : recipients) {
+      if (r.accepted) received.recipient = r.address;
+    }
+  }
+  received.when = std::time(nullptr);
+  std::string out = policy::receivedHeader(received);
+  if (verdict.action == policy::Action::Tag) {
+    std::vector<policy::Symbol> all = connection_symbols_;
+    all.insert(all.end(), transaction_->symbols.begin(), transaction_->symbols.end());
+    out += policy::spamHeaders(true, policy::totalScore(all),
+                               env_.runtime->config->policy.tag_score, all);
+  }
+  out += machine_.takeMessage();
+  return out;
+}
+
+pipeline::Context Session::context() const {
+  pipeline::Context context;
+  context.client_ip = client_ip_;
+  context.client_port = client_port_;
+  context.helo = machine_.helo();
+  context.tls = machine_.tlsActive();
+  context.mail = machine_.pendingMail();
+  if (!context.mail && machine_.transaction().active) context.mail = &machine_.transaction().mail;
+  context.rcpt = machine_.pendingRcpt();
+  context.transaction = &machine_.transaction();
+  context.message = &machine_.transaction().message;
+  return context;
+}
+
+relay::ClientInfo Session::clientInfo() const {
+  return relay::ClientInfo{client_ip_, client_port_, machine_.helo(), "", machine_.esmtp()};
+}
+
+void Session::noteTransactionEnd() {
+  if (!transaction_ || machine_.waiting() || machine_.transaction().active) return;
+  relay_.reset();
+  logTransaction(transaction_->action, last_reply_.value_or(smtp::Reply{}));
+}
+
+log::Decision Session::baseDecision() const {
+  log::Decision d;
+  d.time_ms = nowMs();
+  d.client_ip = client_ip_;
+  d.client_port = client_port_;
+  d.helo = machine_.helo();
+  d.tls = tls_description_;
+  return d;
+}
+
+void Session::logTransaction(const std::string& action, const smtp::Reply& reply) {
+  auto d = baseDecision();
+  auto& t = *transaction_;
+  d.id = t.id;
+  d.has_mail = t.has_mail;
+  d.mail_from = t.mail_from;
+  d.rcpts = std::move(t.rcpts);
+  d.size = t.size;
+  d.message_id = t.message_id;
+  d.action = action;
+  d.reason = t.reason;
+  d.reply = reply;
+  d.symbols = connection_symbols_;
+  d.symbols.insert(d.symbols.end(), t.symbols.begin(), t.symbols.end());
+  d.score = policy::totalScore(d.symbols);
+  d.backend_reply = t.backend_reply;
+  d.queue_id = t.queue_id;
+  d.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.started).count();
+  env_.decisions->write(d);
+  ++transactions_logged_;
+  transaction_.reset();
+}
+
+void Session::logConnection() {
+  if (transactions_logged_ > 0) return;
+  auto d = baseDecision();
+  d.event = "connection";
+  d.id = base::newDecisionId();
+  d.action = connection_action_;
+  d.reason = connection_reason_;
+  if (last_reply_) d.reply = *last_reply_;
+  d.symbols = connection_symbols_;
+  d.score = policy::totalScore(d.symbols);
+  d.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
+  env_.decisions->write(d);
+}
+
+}  // namespace spamgate::server

@@ -1,0 +1,122 @@
+#include "server/worker.h"
+
+#include <event2/event.h>
+#include <unistd.h>
+
+namespace spamgate::server {
+
+namespace {
+
+constexpr unsigned kPoolThreads = 2;
+constexpr std::size_t kPoolQueue = 4096;
+constexpr auto kAfterDeadline = std::chrono::seconds(5);  // forced 421s get this to flush
+
+}  // namespace
+
+Worker::Worker(RuntimePtr runtime, log::DecisionLog& decisions, store::ConnectionCounts& counts)
+    : base_(event_base_new()),
+      inbox_(std::make_unique<net::LoopInbox>(base_)),
+      pool_(std::make_unique<net::WorkerPool>(kPoolThreads, kPoolQueue)),
+      decisions_(decisions),
+      counts_(counts),
+      runtime_(std::move(runtime)),
+      deadline_(evtimer_new(base_, &Worker::onDeadline, this)) {
+  relay_ = relay::makeRelay(base_, runtime_->config, *inbox_, *pool_);
+  bind(*runtime_->config);
+}
+
+Worker::~Worker() {
+  join();
+  sessions_.clear();
+  listeners_.clear();
+  relay_.reset();
+  pool_.reset();  // before the inbox it posts to
+  inbox_.reset();
+  event_free(deadline_);
+  event_base_free(base_);
+}
+
+void Worker::bind(const config::Config& config) {
+  for (const auto& endpoint : config.server.listen) {
+    listeners_.push_back(std::make_unique<net::Listener>(
+        base_, endpoint, [this](int fd, const sockaddr* peer, int) { accept(fd, peer, false); }));
+  }
+  for (const auto& endpoint : config.server.listen_tls) {
+    listeners_.push_back(std::make_unique<net::Listener>(
+        base_, endpoint, [this](int fd, const sockaddr* peer, int) { accept(fd, peer, true); }));
+  }
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::reload(RuntimePtr runtime) {
+  inbox_->post([this, runtime = std::move(runtime)]() mutable { onReload(std::move(runtime)); });
+}
+
+void Worker::shutdown(std::chrono::seconds deadline) {
+  inbox_->post([this, deadline] { onShutdown(deadline); });
+}
+
+void Worker::accept(int fd, const sockaddr* peer, bool implicit_tls) {
+  if (stopping_ || (implicit_tls && !runtime_->tls)) {
+    ::close(fd);
+    return;
+  }
+  SessionEnv env{base_, runtime_, relay_, &decisions_, &counts_};
+  auto session =
+      std::make_unique<Session>(std::move(env), fd, peer, implicit_tls, [this](Session* closed) {
+        sessions_.erase(closed);
+        maybeExit();
+      });
+  auto* raw = session.get();
+  sessions_.emplace(raw, std::move(session));
+  raw->start();
+}
+
+void Worker::onReload(RuntimePtr runtime) {
+  runtime_ = std::move(runtime);
+  relay_ = relay::makeRelay(base_, runtime_->config, *inbox_, *pool_);
+}
+
+void Worker::onShutdown(std::chrono::seconds deadline) {
+  stopping_ = true;
+  listeners_.clear();
+  std::vector<Session*> open;
+  for (auto& [raw, session] : sessions_)
+    open.push_back(raw);
+  for (auto* raw : open) {
+    if (sessions_.count(raw)) raw->shutdown();
+  }
+  const timeval tv{static_cast<time_t>(deadline.count()), 0};
+  evtimer_add(deadline_, &tv);
+  maybeExit();
+}
+
+void Worker::maybeExit() {
+  if (stopping_ && sessions_.empty()) event_base_loopexit(base_, nullptr);
+}
+
+void Worker::onDeadline(int, short, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  if (worker->forced_) {  // clients that never read their 421
+    event_base_loopbreak(worker->base_);
+    return;
+  }
+  worker->forced_ = true;
+  std::vector<Session*> open;
+  for (auto& [raw, session] : worker->sessions_)
+    open.push_back(raw);
+  for (auto* raw : open) {
+    if (worker->sessions_.count(raw)) raw->forceClose();
+  }
+  const timeval tv{static_cast<time_t>(kAfterDeadline.count()), 0};
+  evtimer_add(worker->deadline_, &tv);
+}
+
+}  // namespace spamgate::server
