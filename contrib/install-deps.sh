@@ -10,7 +10,8 @@ packages=(
   libevent-dev libssl-dev libtomlplusplus-dev libcli11-dev
   libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
   # tests
-  googletest libgtest-dev libgmock-dev python3 swaks openssl procps iproute2 time
+  googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
+  time util-linux
   # Postfix only for smtp-sink and smtp-source (see below)
   postfix
 )
