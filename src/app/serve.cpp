@@ -19,6 +19,23 @@ config::Snapshot loadConfig(const std::string& path) {
   return path.empty() ? config::defaults() : config::load(path);
 }
 
+// Listeners, workers and the decision log path are set up once; a reload cannot move them.
+void warnAboutRestartOnlyKeys(const config::Config& old, const config::Config& fresh) {
+  auto texts = [](const std::vector<config::Endpoint>& endpoints) {
+    std::vector<std::string> out;
+    for (const auto& e : endpoints)
+      out.push_back(e.text());
+    return out;
+  };
+  if (texts(old.server.listen) != texts(fresh.server.listen) ||
+      texts(old.server.listen_tls) != texts(fresh.server.listen_tls) ||
+      old.server.workers != fresh.server.workers || old.log.decisions != fresh.log.decisions) {
+    log::message(log::Level::Warning,
+                 "server.listen, server.listen_tls, server.workers and log.decisions take "
+                 "effect only after a restart");
+  }
+}
+
 unsigned workerCount(const config::Config& config) {
   if (config.server.workers > 0) return config.server.workers;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -83,6 +100,7 @@ class Server {
   void onReload() {
     try {
       auto runtime = server::buildRuntime(loadConfig(path_), counts_);
+      warnAboutRestartOnlyKeys(*runtime_->config, *runtime->config);
       runtime_ = runtime;
       for (auto& worker : workers_)
         worker->reload(runtime);
