@@ -66,8 +66,7 @@ BackendContext::~BackendContext() {
   SSL_CTX_free(ssl_ctx);
 }
 
-std::shared_ptr<const BackendContext> makeBackendContext(event_base* base,
-                                                         config::Snapshot config) {
+std::shared_ptr<BackendContext> makeBackendContext(event_base* base, config::Snapshot config) {
   auto context = std::make_shared<BackendContext>();
   const config::Backend& backend = config->backend;
   context->base = base;
@@ -81,7 +80,7 @@ std::shared_ptr<const BackendContext> makeBackendContext(event_base* base,
   return context;
 }
 
-BackendConnection* BackendConnection::open(std::shared_ptr<const BackendContext> context,
+BackendConnection* BackendConnection::open(std::shared_ptr<BackendContext> context,
                                            const ClientInfo& client, Listener* listener) {
   // Owns itself: it may outlive its listener to end the session with RSET/QUIT.
   auto* connection = new BackendConnection(std::move(context), client, listener);
@@ -89,7 +88,7 @@ BackendConnection* BackendConnection::open(std::shared_ptr<const BackendContext>
   return connection;
 }
 
-BackendConnection::BackendConnection(std::shared_ptr<const BackendContext> context,
+BackendConnection::BackendConnection(std::shared_ptr<BackendContext> context,
                                      const ClientInfo& client, Listener* listener)
     : context_(std::move(context)),
       session_(SessionOptions{context_->helo_name, context_->config->backend.tls,
@@ -97,6 +96,7 @@ BackendConnection::BackendConnection(std::shared_ptr<const BackendContext> conte
       listener_(listener) {}
 
 BackendConnection::~BackendConnection() {
+  context_->lingering.erase(this);
   if (bev_ != nullptr) bufferevent_free(bev_);
   if (timer_ != nullptr) event_free(timer_);
 }
@@ -324,7 +324,17 @@ void BackendConnection::release() {
     }
   }
   doomed_ = doomed_ || closed_;
+  if (!doomed_) context_->lingering.insert(this);
   leave();
+}
+
+void BackendConnection::closeLingering(BackendContext& context) {
+  auto lingering = context.lingering;  // each one erases itself
+  for (BackendConnection* connection : lingering) {
+    connection->enter();
+    connection->finish();
+    connection->leave();
+  }
 }
 
 }  // namespace spamgate::relay

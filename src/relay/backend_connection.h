@@ -12,7 +12,8 @@
 //   timer runs only while a reply is awaited: an idle session waits for the client.
 // - release(): the listener goes away. A ready session is ended politely (RSET, QUIT, and a
 //   DATA still waiting for 354 is aborted by closing); otherwise the socket is closed. The
-//   object frees itself when done; no listener call happens afterwards.
+//   object frees itself when done; no listener call happens afterwards. closeLingering()
+//   (from the Relay's destructor) closes those still at it.
 // - TLS: encryption only, no certificate verification, for `opportunistic` and `required`
 //   alike (Postfix's "may" and "encrypt" levels); the SSL_CTX comes from the BackendContext.
 //
@@ -24,6 +25,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "config/config.h"
 #include "relay/client_session.h"
@@ -36,7 +38,9 @@ struct ssl_ctx_st;
 
 namespace spamgate::relay {
 
-// What every connection of one Relay shares; immutable once built.
+class BackendConnection;
+
+// What every connection of one Relay shares; immutable once built but for `lingering`.
 struct BackendContext {
   BackendContext() = default;
   ~BackendContext();
@@ -50,10 +54,12 @@ struct BackendContext {
   sockaddr_storage address{};
   socklen_t address_len = 0;      // 0: the configured address does not parse
   ssl_ctx_st* ssl_ctx = nullptr;  // owned; null when TLS is off or could not be set up
+  // Connections released by their transaction, still ending their session (loop thread only).
+  std::unordered_set<BackendConnection*> lingering;
 };
 
 // Builds the shared context: parses the backend address, creates the client SSL_CTX once.
-std::shared_ptr<const BackendContext> makeBackendContext(event_base* base, config::Snapshot config);
+std::shared_ptr<BackendContext> makeBackendContext(event_base* base, config::Snapshot config);
 
 struct Failure {
   bool setup = false;  // the session never became ready: unreachable or refused
@@ -75,8 +81,10 @@ class BackendConnection {
     virtual ~Listener() = default;
   };
 
-  static BackendConnection* open(std::shared_ptr<const BackendContext> context,
-                                 const ClientInfo& client, Listener* listener);
+  static BackendConnection* open(std::shared_ptr<BackendContext> context, const ClientInfo& client,
+                                 Listener* listener);
+  // Closes the released connections still ending their session (the Relay goes away).
+  static void closeLingering(BackendContext& context);
 
   ClientSession& session() { return session_; }
   // Writes what the session queued and re-arms the reply deadline.
@@ -84,7 +92,7 @@ class BackendConnection {
   void release();
 
  private:
-  BackendConnection(std::shared_ptr<const BackendContext> context, const ClientInfo& client,
+  BackendConnection(std::shared_ptr<BackendContext> context, const ClientInfo& client,
                     Listener* listener);
   ~BackendConnection();
   BackendConnection(const BackendConnection&) = delete;
@@ -109,7 +117,7 @@ class BackendConnection {
   void enter() { ++depth_; }
   void leave();  // may delete this: the last thing a callback does
 
-  std::shared_ptr<const BackendContext> context_;
+  std::shared_ptr<BackendContext> context_;
   ClientSession session_;
   Listener* listener_;
   bufferevent* bev_ = nullptr;

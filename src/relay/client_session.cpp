@@ -12,6 +12,26 @@ int klass(const smtp::Reply& reply) {
 
 }  // namespace
 
+const char* ClientSession::wireName(Wire wire) {
+  switch (wire) {
+    case Wire::Xforward:
+      return "XFORWARD";
+    case Wire::Mail:
+      return "MAIL";
+    case Wire::Rcpt:
+      return "RCPT";
+    case Wire::Data:
+      return "DATA";
+    case Wire::Dot:
+      return "end of data";
+    case Wire::Rset:
+      return "RSET";
+    case Wire::Quit:
+      return "QUIT";
+  }
+  return "?";
+}
+
 ClientSession::ClientSession(SessionOptions options) : options_(std::move(options)) {}
 
 std::vector<Event> ClientSession::receive(std::string_view bytes) {
@@ -166,6 +186,12 @@ void ClientSession::onCommandReply(const smtp::Reply& reply, std::vector<Event>&
     fail(events, "backend closing: " + reply.summary(), reply);
     return;
   }
+  if (reply.code / 100 == 3 && wire != Wire::Data) {
+    // The backend now reads our lines as message text: the session cannot go on.
+    fail(events, "unexpected reply to " + std::string(wireName(wire)) + ": " + reply.summary(),
+         reply, true);
+    return;
+  }
   switch (wire) {
     case Wire::Xforward:
       if (klass(reply) != 2 && !xforward_error_) xforward_error_ = reply;
@@ -176,12 +202,12 @@ void ClientSession::onCommandReply(const smtp::Reply& reply, std::vector<Event>&
         emitReply(Command::Mail, *xforward_error_, true, events);
         xforward_error_.reset();
       } else {
-        emitReply(Command::Mail, reply, klass(reply) == 3, events);
+        emitReply(Command::Mail, reply, false, events);
       }
       break;
     case Wire::Rcpt:
       if (klass(reply) == 2) ++accepted_rcpts_;
-      emitReply(Command::Rcpt, reply, klass(reply) == 3, events);
+      emitReply(Command::Rcpt, reply, false, events);
       break;
     case Wire::Data:
       onDataReply(reply, events);
@@ -235,7 +261,7 @@ void ClientSession::onDotReply(const smtp::Reply& reply, std::vector<Event>& eve
     events.push_back(std::move(event));
     return;
   }
-  emitReply(Command::Data, reply, klass(reply) == 3, events);
+  emitReply(Command::Data, reply, false, events);
 }
 
 void ClientSession::emitReply(Command command, const smtp::Reply& reply, bool unexpected,

@@ -20,11 +20,13 @@
 // at a time. On 354 the message goes out dot-stuffed with CRLF.CRLF.
 //
 // Events: one Reply per queued command (Data: the reply to the end of the message, or the
-// reply to DATA when that was not 354), in queue order. `unexpected` marks a reply the command
-// does not allow (1xx/3xx to MAIL, ...); the owner maps it to a generic tempfail. Failed ends
-// the session (the owner closes the connection): setup failures, a 421 at any point, garbage,
-// a reply nothing asked for, or bytes after the STARTTLS 220 (response injection). After
-// Failed or Closed (the reply to QUIT) receive() returns nothing and no output is produced.
+// reply to DATA when that was not 354), in queue order. `unexpected` on a Reply: the command
+// was answered, but something it depends on failed (a refused XFORWARD before MAIL); the owner
+// maps it to a generic tempfail. Failed ends the session (the owner closes the connection):
+// setup failures, a 421 at any point, garbage, a reply nothing asked for, a reply the command
+// does not allow (3xx to anything but DATA, 2xx to DATA: `unexpected` set), or bytes after the
+// STARTTLS 220 (response injection). After Failed or Closed (the reply to QUIT) receive()
+// returns nothing and no output is produced.
 //
 // Hazards: data() keeps a reference to the message until 354; the message must be CRLF text.
 #pragma once
@@ -118,6 +120,7 @@ class ClientSession {
     std::optional<uint64_t> size;
   };
 
+  static const char* wireName(Wire wire);
   void onReply(const smtp::Reply& reply, std::vector<Event>& events);
   void onSetupReply(const smtp::Reply& reply, std::vector<Event>& events);
   void onGreeting(const smtp::Reply& reply, std::vector<Event>& events);

@@ -14,6 +14,10 @@
 //   the client); an unexpected reply becomes 451 4.3.0; a backend that cannot be reached or
 //   refuses the session gives 421 4.4.1 (closes); a timeout or a dropped connection mid-
 //   transaction gives 451 4.4.1.
+//   Details of the above (SMTP backend): a backend 421 after the session was set up also gives
+//   451 4.4.1 (the backend closing is not a reason to close the client); a reply the command
+//   does not allow (3xx to MAIL, 2xx to DATA) or garbage gives 451 4.3.0; deliver() when no
+//   recipient was accepted gives 554 5.5.1 at once. The SMTP backend never calls back inline.
 // - A slow client never leaves a backend session to time out: if the backend connection is gone
 //   by deliver(), the envelope is sent again on a fresh connection before DATA.
 #pragma once
@@ -57,7 +61,8 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
   // reverse_path without brackets ("" = null sender); params as the client gave them, minus
-  // SIZE (the relay sends its own SIZE= when the backend offers SIZE).
+  // SIZE (the relay sends its own SIZE= when the backend offers SIZE). A SIZE=n left in params
+  // is taken as the client's declared size and sent (as the relay's own SIZE=) in its place.
   virtual void mail(const std::string& reverse_path, const std::string& params, Callback done) = 0;
   virtual void rcpt(const std::string& forward_path, const std::string& params, Callback done) = 0;
   // message: the complete message, CRLF line endings, no dot-stuffing, no bare CR or LF;

@@ -80,7 +80,7 @@ Outcome mapFailure(const Failure& failure) {
 
 class SmtpTransaction final : public Transaction, private BackendConnection::Listener {
  public:
-  SmtpTransaction(std::shared_ptr<const BackendContext> context, ClientInfo client)
+  SmtpTransaction(std::shared_ptr<BackendContext> context, ClientInfo client)
       : context_(std::move(context)), client_(std::move(client)) {}
   ~SmtpTransaction() override {
     if (connection_ != nullptr) connection_->release();
@@ -113,7 +113,7 @@ class SmtpTransaction final : public Transaction, private BackendConnection::Lis
   void failPending(const Outcome& outcome);
   bool anyAccepted() const;
 
-  std::shared_ptr<const BackendContext> context_;
+  std::shared_ptr<BackendContext> context_;
   ClientInfo client_;
   BackendConnection* connection_ = nullptr;  // frees itself; released when we let go
   std::string reverse_path_;
@@ -267,13 +267,16 @@ class SmtpRelay final : public Relay {
  public:
   SmtpRelay(event_base* base, config::Snapshot config)
       : context_(makeBackendContext(base, std::move(config))) {}
+  ~SmtpRelay() override { BackendConnection::closeLingering(*context_); }
+  SmtpRelay(const SmtpRelay&) = delete;
+  SmtpRelay& operator=(const SmtpRelay&) = delete;
 
   std::unique_ptr<Transaction> begin(const ClientInfo& client) override {
     return std::make_unique<SmtpTransaction>(context_, client);
   }
 
  private:
-  std::shared_ptr<const BackendContext> context_;
+  std::shared_ptr<BackendContext> context_;
 };
 
 }  // namespace
