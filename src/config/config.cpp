@@ -158,7 +158,6 @@ void readBackend(TableReader section, Backend& backend) {
   section.readSeconds("connect_timeout", backend.connect_timeout, 1, kMaxTimeout);
   section.readSeconds("command_timeout", backend.command_timeout, 1, kMaxTimeout);
   section.readSeconds("data_timeout", backend.data_timeout, 1, kMaxTimeout);
-  section.readBool("verify_recipients", backend.verify_recipients);
   section.finish();
 }
 

@@ -71,7 +71,6 @@ struct Backend {
   Seconds connect_timeout{30};
   Seconds command_timeout{60};    // per reply to EHLO/MAIL/RCPT/...
   Seconds data_timeout{600};      // for the reply after the final dot (RFC: 10 min)
-  bool verify_recipients = true;  // RCPT is answered with the backend's reply
 };
 
 struct Log {

@@ -113,7 +113,6 @@ helo_name = "gate.example.org"
 connect_timeout = 5
 command_timeout = 6
 data_timeout = 7
-verify_recipients = false
 
 [log]
 decisions = ""
@@ -167,7 +166,6 @@ TEST(ConfigParse, EveryKey) {
   EXPECT_EQ(b.connect_timeout, seconds(5));
   EXPECT_EQ(b.command_timeout, seconds(6));
   EXPECT_EQ(b.data_timeout, seconds(7));
-  EXPECT_FALSE(b.verify_recipients);
   EXPECT_EQ(c->log.decisions, "");
   EXPECT_DOUBLE_EQ(c->policy.tag_score, 3.0);
   EXPECT_DOUBLE_EQ(c->policy.reject_score, 9.5);
@@ -195,7 +193,6 @@ TEST(ConfigParse, ShippedExampleParses) {
   EXPECT_EQ(c->server.timeouts.data_block, d->server.timeouts.data_block);
   EXPECT_EQ(c->server.banner, d->server.banner);
   EXPECT_EQ(c->backend.data_timeout, d->backend.data_timeout);
-  EXPECT_EQ(c->backend.verify_recipients, d->backend.verify_recipients);
   EXPECT_DOUBLE_EQ(c->policy.reject_score, d->policy.reject_score);
 }
 
