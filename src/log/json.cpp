@@ -1,18 +1,34 @@
 #include "log/json.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace spamgate::log {
 
 namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0.
+// Length of the valid UTF-8 sequence at s[i], or 0. Well-formed per RFC 3629 section 4: no
+// overlong forms, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
 std::size_t utf8Length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto c = byte(0);
+  std::size_t n = 0;
+  unsigned char low = 0x80, high = 0xbf;  // range of the second octet
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) low = 0xa0;
+    if (c == 0xed) high = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) low = 0x90;
+    if (c == 0xf4) high = 0x8f;
+  }
   if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if ((byte(k) & 0xc0) != 0x80) return 0;
   }
   return n;
 }
@@ -99,6 +115,7 @@ JsonWriter& JsonWriter::field(std::string_view k, uint64_t value) {
 }
 
 JsonWriter& JsonWriter::field(std::string_view k, double value) {
+  if (!std::isfinite(value)) return null(k);  // JSON has no NaN or infinity
   key(k);
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.6g", value);

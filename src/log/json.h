@@ -1,6 +1,7 @@
 // A small JSON writer for the decision log: objects and arrays of strings and numbers,
 // with strings escaped per RFC 8259 (control characters, quotes, backslashes; invalid UTF-8
-// octets become U+FFFD so every line stays valid JSON whatever a client sent).
+// octets become U+FFFD so every line stays valid JSON whatever a client sent). Numbers that
+// are not finite are written as null.
 #pragma once
 
 #include <cstdint>

@@ -58,6 +58,9 @@ Verdict decide(smtp::Stage stage, const std::vector<Symbol>& symbols,
         Action::Tag, std::nullopt,
         "score " + formatScore(score) + " >= tag_score " + formatScore(thresholds.tag_score)};
   }
+  if (strongest && strongest->action == Action::Tag) {
+    return Verdict{Action::Tag, std::nullopt, strongest->reason};
+  }
   return Verdict{};
 }
 

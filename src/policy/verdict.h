@@ -44,7 +44,8 @@ struct Thresholds {
 double totalScore(const std::vector<Symbol>& symbols);
 
 // One decision for a stage: the strongest explicit opinion, else at end of data the total
-// score against the thresholds (reject 550 5.7.1, tag), else accept.
+// score against the thresholds (reject 550 5.7.1, tag), else accept. A tag opinion counts at
+// end of data only (there is no message to tag before); the score may still reject.
 Verdict decide(smtp::Stage stage, const std::vector<Symbol>& symbols,
                const std::vector<Opinion>& opinions, const Thresholds& thresholds);
 
