@@ -18,6 +18,7 @@ namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kReadHighWater = 256 * 1024;
 constexpr auto kLinger = std::chrono::seconds(10);  // a closing client that never reads
+constexpr auto kFlushPoll = std::chrono::milliseconds(10);
 
 smtp::SessionOptions sessionOptions(const config::Config& config, bool tls_available,
                                     bool implicit_tls) {
@@ -37,6 +38,16 @@ smtp::SessionOptions sessionOptions(const config::Config& config, bool tls_avail
 timeval toTimeval(std::chrono::milliseconds ms) {
   return timeval{static_cast<time_t>(ms.count() / 1000),
                  static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+// Octets written but not on the socket yet. A TLS filter (STARTTLS) hands its ciphertext to the
+// underlying bufferevent, whose draining the filter's write callback does not report.
+std::size_t unsentOutput(bufferevent* bev) {
+  std::size_t n = evbuffer_get_length(bufferevent_get_output(bev));
+  if (bufferevent* under = bufferevent_get_underlying(bev)) {
+    n += evbuffer_get_length(bufferevent_get_output(under));
+  }
+  return n;
 }
 
 }  // namespace
@@ -79,11 +90,7 @@ void Session::attach(bufferevent* bev) {
 }
 
 void Session::start() {
-  if (implicit_tls_) {  // the greeting waits for the handshake (BEV_EVENT_CONNECTED)
-    const auto tv = toTimeval(config_.server.timeouts.tls_handshake);
-    evtimer_add(timer_, &tv);
-    return;
-  }
+  if (implicit_tls_) return armTimer();  // the greeting waits for BEV_EVENT_CONNECTED
   startProtocol();
 }
 
@@ -106,7 +113,9 @@ void Session::forceClose() {
 }
 
 void Session::pump() {
-  if (pumping_) return;
+  // Until the handshake is done, bytes are TLS records or (STARTTLS) the first command of the
+  // encrypted session, which the filter may deliver before it reports BEV_EVENT_CONNECTED.
+  if (pumping_ || !protocol_started_ || tls_handshaking_) return;
   pumping_ = true;
   evbuffer* input = bufferevent_get_input(bev_);
   std::string chunk;
@@ -178,6 +187,7 @@ void Session::completeStage(smtp::StageResult result) {
 }
 
 void Session::startTls() {
+  tls_handshaking_ = true;
   evbuffer_drain(bufferevent_get_input(bev_), evbuffer_get_length(bufferevent_get_input(bev_)));
   SSL* ssl = env_.runtime->tls->newSession();
   bufferevent* filter = bufferevent_openssl_filter_new(
@@ -188,22 +198,32 @@ void Session::startTls() {
     return beginClose();
   }
   attach(filter);
-  const auto tv = toTimeval(config_.server.timeouts.tls_handshake);
-  evtimer_add(timer_, &tv);
+  armTimer();
 }
 
 void Session::beginClose() {
   closing_ = true;
+  close_deadline_ = Clock::now() + kLinger;
   stage_run_.reset();
   bufferevent_disable(bev_, EV_READ);
-  const bool flushed = evbuffer_get_length(bufferevent_get_output(bev_)) == 0;
-  const auto tv = toTimeval(flushed ? std::chrono::milliseconds(0) : kLinger);
+  const auto tv = toTimeval(std::chrono::milliseconds(0));
+  evtimer_add(timer_, &tv);
+}
+
+// Closing: the last reply must reach the socket before the bufferevent is freed. Polls while
+// output is pending, for at most kLinger (a client that never reads).
+void Session::flushThenFinish() {
+  if (unsentOutput(bev_) == 0 || Clock::now() >= close_deadline_) {
+    return finish("closed by server");
+  }
+  const auto tv = toTimeval(kFlushPoll);
   evtimer_add(timer_, &tv);
 }
 
 void Session::armTimer() {
   const auto& timeouts = config_.server.timeouts;
-  const auto timeout = machine_.inData()         ? timeouts.data_block
+  const auto timeout = handshaking()             ? timeouts.tls_handshake
+                       : machine_.inData()       ? timeouts.data_block
                        : machine_.helo().empty() ? timeouts.greeting
                                                  : timeouts.command;
   const auto tv = toTimeval(timeout);
@@ -218,7 +238,9 @@ void Session::finish(const std::string& why) {
   relay_.reset();
   if (transaction_) logTransaction(transaction_->action, last_reply_.value_or(smtp::Reply{}));
   logConnection();
-  on_closed_(this);  // destroys this
+  // The callback destroys this session and with it on_closed_: run a copy that outlives it.
+  const OnClosed on_closed = std::move(on_closed_);
+  on_closed(this);
 }
 
 void Session::onRead(bufferevent*, void* self) {
@@ -227,9 +249,7 @@ void Session::onRead(bufferevent*, void* self) {
 
 void Session::onWrite(bufferevent* bev, void* self) {
   auto* session = static_cast<Session*>(self);
-  if (session->closing_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-    session->finish("closed by server");
-  }
+  if (session->closing_ && unsentOutput(bev) == 0) session->finish("closed by server");
 }
 
 void Session::onEvent(bufferevent*, short what, void* self) {
@@ -241,6 +261,7 @@ void Session::onEvent(bufferevent*, short what, void* self) {
     if (!session->protocol_started_) {
       session->startProtocol();
     } else {
+      session->tls_handshaking_ = false;
       session->drive(session->machine_.tlsEstablished());
     }
     return session->pump();
@@ -254,7 +275,9 @@ void Session::onEvent(bufferevent*, short what, void* self) {
 
 void Session::onTimer(int, short, void* self) {
   auto* session = static_cast<Session*>(self);
-  if (session->closing_) return session->finish("closed by server");
+  if (session->closing_) return session->flushThenFinish();
+  // No reply: a 421 written into an unfinished TLS session could never be delivered.
+  if (session->handshaking()) return session->finish("tls handshake timeout");
   if (session->machine_.waiting()) return;
   session->connection_reason_ = "timeout";
   session->drive(session->machine_.timeout());

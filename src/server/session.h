@@ -61,8 +61,11 @@ class Session {
   void send(const smtp::Reply& reply);
   void startTls();
   void beginClose();
+  void flushThenFinish();
   void finish(const std::string& why);
   void armTimer();
+  // Implicit TLS before the greeting, or STARTTLS between its 220 and BEV_EVENT_CONNECTED.
+  bool handshaking() const { return tls_handshaking_ || !protocol_started_; }
   void attach(bufferevent* bev);
   static void onRead(bufferevent*, void* self);
   static void onWrite(bufferevent*, void* self);
@@ -99,6 +102,7 @@ class Session {
   smtp::ServerSession machine_;
   std::string tls_description_;
   Clock::time_point started_ = Clock::now();
+  Clock::time_point close_deadline_;
 
   std::unique_ptr<pipeline::StageRun> stage_run_;
   std::vector<policy::Symbol> connection_symbols_;
@@ -111,6 +115,7 @@ class Session {
 
   std::deque<smtp::Effect> queued_;
   bool protocol_started_ = false;
+  bool tls_handshaking_ = false;  // STARTTLS: between the 220 and BEV_EVENT_CONNECTED
   bool driving_ = false;
   bool pumping_ = false;
   bool closing_ = false;

@@ -94,7 +94,7 @@ void Session::relayMail() {
     if (alive.expired()) return;
     if (!outcome.reply.positive()) {
       transaction_->action = actionFor(outcome.reply);
-      transaction_->reason = "backend refused the sender";
+      transaction_->reason = "backend: " + outcome.detail;  // refused, or not reachable
       transaction_->backend_reply = outcome.detail;
     }
     completeStage(smtp::StageResult{outcome.reply});
@@ -201,7 +201,13 @@ relay::ClientInfo Session::clientInfo() const {
 void Session::noteTransactionEnd() {
   if (!transaction_ || machine_.waiting() || machine_.transaction().active) return;
   relay_.reset();
-  logTransaction(transaction_->action, last_reply_.value_or(smtp::Reply{}));
+  const smtp::Reply reply = last_reply_.value_or(smtp::Reply{});
+  if (transaction_->action == "none" && reply.code >= 400) {
+    // The machine refused the message itself (size, line length, bare LF, a refused chunk).
+    transaction_->action = actionFor(reply);
+    transaction_->reason = "protocol: " + reply.text;
+  }
+  logTransaction(transaction_->action, reply);
 }
 
 log::Decision Session::baseDecision() const {
