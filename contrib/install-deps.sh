@@ -11,6 +11,7 @@ packages=(
   libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
   # tests
   googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
+  nsd  # a real nameserver on loopback for the resolver tests (they start their own)
   time util-linux
   # Postfix only for smtp-sink and smtp-source (see below)
   postfix
@@ -31,9 +32,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Never leave a Postfix daemon running: spamgate's tests start their own smtp-sink.
+# Never leave a Postfix or nsd daemon running: spamgate's tests start their own smtp-sink and
+# nsd on free loopback ports.
 if pgrep -x master >/dev/null 2>&1; then
   postfix stop >/dev/null 2>&1 || pkill -x master || true
 fi
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now nsd.service >/dev/null 2>&1 || true
+fi
+pgrep -x nsd >/dev/null 2>&1 && pkill -x nsd || true
 command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink
 echo "install-deps: all ${#packages[@]} packages present"
