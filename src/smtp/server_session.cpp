@@ -147,6 +147,11 @@ Effects ServerSession::abort(Reply r) {
   return out;
 }
 
+const std::string* ServerSession::pendingHelo() const {
+  const auto* args = pending_ ? std::get_if<HeloArgs>(&pending_->arg) : nullptr;
+  return args ? &args->name : nullptr;
+}
+
 const MailArgs* ServerSession::pendingMail() const {
   return pending_ ? std::get_if<MailArgs>(&pending_->arg) : nullptr;
 }

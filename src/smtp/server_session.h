@@ -107,6 +107,7 @@ class ServerSession {
   const std::string& helo() const { return helo_; }
   const Transaction& transaction() const { return transaction_; }
   // The argument of the command under decision (MAIL / RCPT) while waiting().
+  const std::string* pendingHelo() const;  // the HELO/EHLO argument under decision
   const MailArgs* pendingMail() const;
   const RcptArgs* pendingRcpt() const;
   // Moves the finished message out during the EndOfData stage.

@@ -3,6 +3,7 @@
 // forms, no surrogates, nothing above U+10FFFF), and decodes escapes so tests can compare values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -21,21 +22,19 @@ struct JsonValue {
   bool boolean = false;
   double number = 0;
   std::string text;  // Number: the literal as written; String: the decoded value
-  std::vector<JsonValue> items;
-  std::vector<std::pair<std::string, JsonValue>> members;
+  std::vector<JsonValue> items;  // Array elements; Object member values, in order
+  std::vector<std::string> keys;  // Object member names, parallel to items
+
 
   bool isNull() const { return type == Type::Null; }
   const JsonValue& at(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return v;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == key) return items[i];
     }
     throw std::out_of_range("no member " + std::string(key));
   }
   bool has(std::string_view key) const {
-    for (const auto& member : members) {
-      if (member.first == key) return true;
-    }
-    return false;
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
   }
 };
 
@@ -127,7 +126,8 @@ class JsonParser {
       std::string k = string();
       whitespace();
       expect(':');
-      v.members.emplace_back(std::move(k), value(depth + 1));
+      v.keys.push_back(std::move(k));
+      v.items.push_back(value(depth + 1));
       whitespace();
       if (peek() == ',') {
         ++pos_;

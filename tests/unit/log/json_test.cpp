@@ -140,7 +140,7 @@ TEST(JsonWriterTest, KeysAreEscapedToo) {
   EXPECT_EQ(text, R"({"k\"\u000a":"v"})");
   const auto parsed = JsonParser::parse(text);
   ASSERT_TRUE(parsed);
-  EXPECT_EQ(parsed->members.at(0).first, "k\"\n");
+  EXPECT_EQ(parsed->keys.at(0), "k\"\n");
 }
 
 TEST(JsonWriterTest, EscapesEveryControlCharacter) {
