@@ -46,10 +46,10 @@ class Server {
   Server(std::string path, config::Snapshot config)
       : path_(std::move(path)),
         decisions_(config->log.decisions),
-        runtime_(server::buildRuntime(config, counts_)),
+        runtime_(server::buildRuntime(config, shared_)),
         base_(event_base_new()) {
     for (unsigned i = 0, n = workerCount(*config); i < n; ++i) {
-      workers_.push_back(std::make_unique<server::Worker>(runtime_, decisions_, counts_));
+      workers_.push_back(std::make_unique<server::Worker>(runtime_, decisions_, shared_.connections));
     }
   }
 
@@ -99,7 +99,7 @@ class Server {
 
   void onReload() {
     try {
-      auto runtime = server::buildRuntime(loadConfig(path_), counts_);
+      auto runtime = server::buildRuntime(loadConfig(path_), shared_);
       warnAboutRestartOnlyKeys(*runtime_->config, *runtime->config);
       runtime_ = runtime;
       for (auto& worker : workers_)
@@ -126,7 +126,7 @@ class Server {
   }
 
   std::string path_;
-  store::ConnectionCounts counts_;
+  server::SharedState shared_;
   log::DecisionLog decisions_;
   server::RuntimePtr runtime_;
   event_base* base_;

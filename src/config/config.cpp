@@ -16,6 +16,7 @@
 #include <sstream>
 #include <utility>
 
+#include "config/checks_config.h"
 #include "config/table_reader.h"
 #include "config/values.h"
 
@@ -238,6 +239,7 @@ Config build(const toml::table& root, const std::string& origin) {
   readLog(reader.table("log"), config.log);
   readPolicy(reader.table("policy"), config.policy);
   readConnectionLimits(reader.table("connection_limits"), config.connection_limits);
+  detail::readCheckSections(reader, config);
   reader.finish();
   checkCrossSection(root, config, origin);
   if (config.backend.helo_name.empty()) config.backend.helo_name = config.server.hostname;
@@ -270,14 +272,20 @@ std::string unreadableReason(const std::string& path) {
   return regular ? std::string() : "not a regular file";
 }
 
-void checkTlsFiles(const toml::table& root, const Config& config, const std::string& origin) {
-  if (!config.tls.enabled()) return;
-  const std::pair<std::string_view, const std::string*> files[] = {
-      {"tls.certificate", &config.tls.certificate}, {"tls.private_key", &config.tls.private_key}};
-  for (const auto& [key, path] : files) {
-    const std::string reason = unreadableReason(*path);
+// The files spamgate will open: the TLS pair when TLS is on, the CIDR lists when lists are on.
+void checkFiles(const toml::table& root, const Config& config, const std::string& origin) {
+  std::vector<detail::FileKey> files;
+  if (config.tls.enabled()) {
+    files.push_back({"tls.certificate", lineAt(root, "tls.certificate"), config.tls.certificate});
+    files.push_back({"tls.private_key", lineAt(root, "tls.private_key"), config.tls.private_key});
+  }
+  for (detail::FileKey& file : detail::checkSectionFiles(root, config)) {
+    files.push_back(std::move(file));
+  }
+  for (const detail::FileKey& file : files) {
+    const std::string reason = unreadableReason(file.path);
     if (!reason.empty()) {
-      detail::fail(origin, lineAt(root, key), key, "cannot read \"" + *path + "\": " + reason);
+      detail::fail(origin, file.line, file.key, "cannot read \"" + file.path + "\": " + reason);
     }
   }
 }
@@ -297,7 +305,7 @@ Snapshot defaults() {
 Snapshot load(const std::string& path) {
   const toml::table root = parseToml(readFile(path), path);
   Config config = build(root, path);
-  checkTlsFiles(root, config, path);
+  checkFiles(root, config, path);
   return std::make_shared<const Config>(std::move(config));
 }
 

@@ -69,8 +69,8 @@ struct Backend {
   BackendTls tls = BackendTls::None;
   std::string helo_name;  // default: [server].hostname
   Seconds connect_timeout{30};
-  Seconds command_timeout{60};    // per reply to EHLO/MAIL/RCPT/...
-  Seconds data_timeout{600};      // for the reply after the final dot (RFC: 10 min)
+  Seconds command_timeout{60};  // per reply to EHLO/MAIL/RCPT/...
+  Seconds data_timeout{600};    // for the reply after the final dot (RFC: 10 min)
 };
 
 struct Log {
@@ -86,6 +86,75 @@ struct ConnectionLimits {
   bool enabled = true;
 };
 
+// Where a refusal based on who connects is given: at connect, or at the first RCPT (the
+// default, so that the decision log holds the envelope: postscreen vs smtpd's choice).
+enum class RejectAt { Connect, Rcpt };
+
+struct Dns {
+  std::vector<Endpoint> nameservers;        // empty: the nameservers of /etc/resolv.conf
+  std::chrono::milliseconds timeout{2000};  // per try; key `timeout` in seconds (fractions ok)
+  unsigned retries = 1;                     // tries after the first, rotating nameservers
+  std::size_t cache_entries = 100000;
+};
+
+// CIDR allow and deny lists, one network per line ("192.0.2.0/24", "2001:db8::/32", "# ...").
+struct Lists {
+  bool enabled = true;
+  bool score_only = false;
+  std::vector<std::string> allow;  // files; an allow-listed client skips reputation checks
+  std::vector<std::string> deny;   // files; a deny-listed client gets 554 5.7.1
+  double deny_score = 100;
+  RejectAt reject_at = RejectAt::Rcpt;
+};
+
+struct DnsblZone {
+  std::string zone;
+  double weight = 1;               // negative for allow lists (DNSWL)
+  std::vector<std::string> codes;  // "127.0.0.2", "127.0.0.[2..11]", "127.0.0.[2;4;8]"; empty: any
+};
+
+struct Dnsbl {
+  bool enabled = true;
+  bool score_only = false;
+  double reject_weight = 10;  // total weight at which the client is refused (554 5.7.1)
+  RejectAt reject_at = RejectAt::Rcpt;
+  double tempfail_score = 0;  // per zone that did not answer
+  std::vector<DnsblZone> zones;
+};
+
+struct Fcrdns {
+  bool enabled = true;
+  bool reject = false;  // 550 5.7.25 for no PTR / no match, 450 4.7.25 on DNS error
+  double no_ptr_score = 3;
+  double mismatch_score = 2;
+  double tempfail_score = 0;
+};
+
+struct Helo {
+  bool enabled = true;
+  double invalid_score = 3;      // not a domain or address literal
+  double bare_ip_score = 3;      // an IP address without [brackets]
+  double ip_mismatch_score = 2;  // a literal that is not the client's address
+  double claims_us_score = 5;    // our own hostname or address
+  double not_fqdn_score = 1;     // a single label
+};
+
+struct Pregreet {
+  bool enabled = true;
+  bool enforce = false;               // 554 5.5.1 instead of a score
+  std::chrono::milliseconds wait{0};  // key `wait` in seconds: "220-" first, then the greeting
+  double score = 5;
+};
+
+struct RateLimits {
+  bool enabled = true;
+  bool score_only = false;
+  // 0 = unlimited, the default (as Postfix's anvil limits): big senders share IPs.
+  unsigned connections_per_minute = 0;  // per client IP: 421 4.7.0
+  unsigned messages_per_minute = 0;     // per client IP: 450 4.7.1
+  unsigned recipients_per_minute = 0;   // per client IP: 450 4.7.1
+};
+
 struct Config {
   std::string source;  // the file it came from ("" for embedded defaults)
   Server server;
@@ -94,6 +163,13 @@ struct Config {
   Log log;
   Policy policy;
   ConnectionLimits connection_limits;
+  Dns dns;
+  Lists lists;
+  Dnsbl dnsbl;
+  Fcrdns fcrdns;
+  Helo helo;
+  Pregreet pregreet;
+  RateLimits rate_limits;
 };
 
 using Snapshot = std::shared_ptr<const Config>;

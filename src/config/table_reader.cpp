@@ -1,6 +1,7 @@
 #include "config/table_reader.h"
 
 #include <cmath>
+#include <sstream>
 
 #include "config/values.h"
 
@@ -141,6 +142,20 @@ void TableReader::readSeconds(std::string_view key, Seconds& out, uint64_t min, 
   out = Seconds(static_cast<Seconds::rep>(value));
 }
 
+void TableReader::readMilliseconds(std::string_view key, std::chrono::milliseconds& out,
+                                   double min_seconds, double max_seconds) {
+  if (!has(key)) return;
+  double value = 0;
+  readDouble(key, value);
+  if (value < min_seconds || value > max_seconds) {
+    std::ostringstream reason;
+    reason << "must be between " << min_seconds << " and " << max_seconds << " seconds, not "
+           << value;
+    failAt(key, reason.str());
+  }
+  out = std::chrono::milliseconds(std::llround(value * 1000));
+}
+
 bool TableReader::readStringArray(std::string_view key,
                                   const std::function<void(const std::string&)>& each) {
   const toml::node* node = take(key);
@@ -156,6 +171,26 @@ bool TableReader::readStringArray(std::string_view key,
     }
   }
   return true;
+}
+
+bool TableReader::readTableArray(std::string_view key,
+                                 const std::function<void(TableReader&)>& each) {
+  const toml::node* node = take(key);
+  if (node == nullptr) return false;
+  if (!node->is_array()) wrongType(key, *node, "an array of tables");
+  std::size_t index = 0;
+  for (const toml::node& element : *node->as_array()) {
+    if (!element.is_table()) wrongType(key, element, "an array of tables");
+    TableReader reader(element.as_table(), keyName(key) + "[" + std::to_string(index++) + "]",
+                       origin_);
+    each(reader);
+  }
+  return true;
+}
+
+void TableReader::require(std::string_view key) const {
+  if (table_ == nullptr || has(key)) return;
+  fail(origin_, lineOf(*table_), keyName(key), "missing (required)");
 }
 
 void TableReader::finish() const {

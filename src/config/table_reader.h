@@ -9,6 +9,7 @@
 
 #include <toml++/toml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <set>
@@ -43,9 +44,16 @@ class TableReader {
   void readDouble(std::string_view key, double& out);  // integers accepted too
   void readInteger(std::string_view key, uint64_t& out, uint64_t min, uint64_t max);
   void readSeconds(std::string_view key, Seconds& out, uint64_t min, uint64_t max);
+  // Seconds as an integer or a float ("0.5"), kept to the millisecond (rounded).
+  void readMilliseconds(std::string_view key, std::chrono::milliseconds& out, double min_seconds,
+                        double max_seconds);
   // Calls `each` per element; a ValueError from it becomes an error at that element's line.
   // Returns false when the key is absent (so the caller can keep a default list).
   bool readStringArray(std::string_view key, const std::function<void(const std::string&)>& each);
+  // An array of tables ("[[a.key]]" headers, or an array of inline tables): calls `each` with a
+  // reader per table, named "a.key[0]", "a.key[1]", ... (counted from 0, as in TOML paths).
+  // `each` must call finish() on it. Returns false when the key is absent.
+  bool readTableArray(std::string_view key, const std::function<void(TableReader&)>& each);
 
   template <typename T>
   void readUnsigned(std::string_view key, T& out, uint64_t min, uint64_t max) {
@@ -69,6 +77,8 @@ class TableReader {
   }
 
   bool has(std::string_view key) const;
+  // A key without a default: its absence is an error at the table's own line.
+  void require(std::string_view key) const;
   uint32_t line(std::string_view key) const;  // 0 when absent
   std::string keyName(std::string_view key) const;
   [[noreturn]] void failAt(std::string_view key, std::string_view reason) const;

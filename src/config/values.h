@@ -20,6 +20,19 @@ class ValueError : public std::runtime_error {
 // (inet_ntop), so "[0::1]:25" and "[::1]:25" compare equal.
 Endpoint parseEndpoint(std::string_view text);
 
+// A nameserver: as parseEndpoint(), or a bare address ("192.0.2.53", "2001:db8::53",
+// "[2001:db8::53]") meaning port 53. Without brackets, text with two or more ':' is all address.
+Endpoint parseNameserver(std::string_view text);
+
+// A DNSBL zone: a host name by checkHostname(), one trailing '.' allowed and removed, short
+// enough that the IPv6 query name (32 nibble labels + zone) stays within 253 octets.
+std::string parseDnsZone(std::string_view text);
+
+// A DNSBL reply-code filter, postscreen style: "a.b.c.d", each octet N or [...] holding
+// ';'-separated N and N..M items ("127.0.0.[2..11]", "127.0.[0;1].[2;4..6]"). Syntax only:
+// checks::CodeFilter matches answers with the same grammar at run time.
+void checkDnsblCode(std::string_view text);
+
 // A DNS name by RFC 1123 syntax. It ends up in SMTP replies and EHLO, so anything that could
 // break a reply line (CR, LF, spaces) must be refused here.
 void checkHostname(std::string_view name);

@@ -20,20 +20,43 @@
 #include "policy/verdict.h"
 #include "smtp/server_session.h"
 
+struct event_base;
+
+namespace spamgate::dns {
+class Resolver;
+}
+
 namespace spamgate::pipeline {
 
 using smtp::Stage;
 
-// What a check may see of the session. Pointers are null where the stage has no such thing.
+// What checks learn about a session and share with later checks and stages. Checks run in
+// configuration order, so a fact set by an inline check is visible to the checks after it.
+struct SessionFacts {
+  bool allowlisted = false;   // lists: the client skips the reputation checks
+  bool pregreet = false;      // the client sent bytes before the greeting was complete
+  std::string verified_name;  // the forward-confirmed reverse DNS name, "" if none
+};
+
+// What a check may see of the session. Valid only during Check::start(): a check that answers
+// later copies what it needs. Pointers are null where the stage has no such thing.
 struct Context {
   std::string client_ip;
   uint16_t client_port = 0;
-  std::string helo;
+  std::string hostname;  // ours ([server] hostname)
+  std::string helo;      // the accepted HELO; at the Helo stage, the one under decision
   bool tls = false;
   const smtp::MailArgs* mail = nullptr;  // MAIL stage and later
   const smtp::RcptArgs* rcpt = nullptr;  // RCPT stage: the recipient under decision
   const smtp::Transaction* transaction = nullptr;
   const std::string* message = nullptr;  // EndOfData
+  // The session's facts and the worker loop's resolver: unlike the rest, both outlive every
+  // pending check of the session, so an asynchronous check may keep these two pointers.
+  SessionFacts* facts = nullptr;
+  dns::Resolver* resolver = nullptr;
+  // The worker's event loop, for checks that wait (pregreet's timer). Like `facts`, it
+  // outlives every pending check of the session; a check's timers live on this loop only.
+  event_base* loop = nullptr;
 };
 
 struct CheckResult {

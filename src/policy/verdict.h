@@ -28,6 +28,9 @@ struct Opinion {
   Action action = Action::Accept;
   smtp::Reply reply;
   std::string reason;  // "connection_limits: CONN_LIMIT_IP"
+  // A connect-stage refusal given at each RCPT instead, so the log holds the envelope
+  // (reject_at = "rcpt"). Ignored at other stages.
+  bool at_rcpt = false;
 };
 
 struct Verdict {

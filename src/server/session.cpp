@@ -94,6 +94,15 @@ void Session::start() {
   startProtocol();
 }
 
+// postscreen's greet wait: with [pregreet] wait, "220-" goes out first and the greeting after
+// the connect stage; a client that speaks in between is a pregreeter.
+void Session::sendBannerContinuation() {
+  const auto& pregreet = config_.pregreet;
+  if (!pregreet.enabled || pregreet.wait.count() == 0) return;
+  const std::string line = "220-" + config_.server.hostname + " " + config_.server.banner + "\r\n";
+  bufferevent_write(bev_, line.data(), line.size());
+}
+
 void Session::startProtocol() {
   protocol_started_ = true;
   drive(machine_.start());
@@ -118,6 +127,7 @@ void Session::pump() {
   if (pumping_ || !protocol_started_ || tls_handshaking_) return;
   pumping_ = true;
   evbuffer* input = bufferevent_get_input(bev_);
+  if (!greeted_ && evbuffer_get_length(input) > 0) facts_.pregreet = true;
   std::string chunk;
   while (!closing_ && !machine_.waiting() && !machine_.closed() && evbuffer_get_length(input) > 0) {
     chunk.resize(std::min(kReadChunk, evbuffer_get_length(input)));
@@ -128,7 +138,7 @@ void Session::pump() {
   }
   pumping_ = false;
   if (closing_) return;
-  if (machine_.waiting()) {
+  if (machine_.waiting() && greeted_) {
     bufferevent_disable(bev_, EV_READ);  // back-pressure while checks or the backend work
     evtimer_del(timer_);
   } else {

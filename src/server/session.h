@@ -33,6 +33,7 @@ struct SessionEnv {
   event_base* base = nullptr;
   RuntimePtr runtime;
   std::shared_ptr<relay::Relay> relay;
+  std::shared_ptr<dns::Resolver> resolver;
   log::DecisionLog* decisions = nullptr;
   store::ConnectionCounts* counts = nullptr;
 };
@@ -83,7 +84,8 @@ class Session {
   void onDelivered(const policy::Verdict& verdict, relay::Outcome outcome);
   void refuseMessage(const policy::Verdict& verdict);
   std::string stampedMessage(const policy::Verdict& verdict);
-  pipeline::Context context() const;
+  pipeline::Context context();
+  void sendBannerContinuation();
   relay::ClientInfo clientInfo() const;
   void noteTransactionEnd();
   void logTransaction(const std::string& action, const smtp::Reply& reply);
@@ -105,7 +107,10 @@ class Session {
   Clock::time_point close_deadline_;
 
   std::unique_ptr<pipeline::StageRun> stage_run_;
+  pipeline::SessionFacts facts_;
   std::vector<policy::Symbol> connection_symbols_;
+  std::vector<policy::Opinion> rcpt_opinions_;  // connect-stage refusals given at each RCPT
+  bool greeted_ = false;
   std::unique_ptr<relay::Transaction> relay_;
   std::unique_ptr<TransactionLog> transaction_;
   unsigned transactions_logged_ = 0;

@@ -38,6 +38,7 @@ void Session::runStage(smtp::Stage stage) {
     transaction_->has_mail = true;
     transaction_->mail_from = machine_.pendingMail()->reverse_path;
   }
+  if (stage == smtp::Stage::Connect) sendBannerContinuation();
   std::weak_ptr<bool> alive = alive_;
   auto run =
       pipeline::StageRun::start(env_.base, env_.runtime->checks, stage, context(), kStageDeadline,
@@ -52,10 +53,16 @@ void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
   auto& symbols = connection_stage || !transaction_ ? connection_symbols_ : transaction_->symbols;
   std::vector<policy::Opinion> opinions;
   for (auto& record : outcome.records) {
-    for (auto& symbol : record.result.symbols)
-      symbols.push_back(std::move(symbol));
-    if (record.result.opinion) opinions.push_back(std::move(*record.result.opinion));
+    for (auto& symbol : record.result.symbols) symbols.push_back(std::move(symbol));
+    if (!record.result.opinion) continue;
+    auto& opinion = *record.result.opinion;
+    auto& to = stage == smtp::Stage::Connect && opinion.at_rcpt ? rcpt_opinions_ : opinions;
+    to.push_back(std::move(opinion));
   }
+  if (stage == smtp::Stage::Rcpt) {
+    opinions.insert(opinions.end(), rcpt_opinions_.begin(), rcpt_opinions_.end());
+  }
+  if (stage == smtp::Stage::Connect) greeted_ = true;
   auto all = connection_symbols_;
   if (transaction_ && !connection_stage) {
     all.insert(all.end(), transaction_->symbols.begin(), transaction_->symbols.end());
@@ -180,17 +187,22 @@ std::string Session::stampedMessage(const policy::Verdict& verdict) {
   return out;
 }
 
-pipeline::Context Session::context() const {
+pipeline::Context Session::context() {
   pipeline::Context context;
   context.client_ip = client_ip_;
   context.client_port = client_port_;
-  context.helo = machine_.helo();
+  context.hostname = config_.server.hostname;
+  const auto* helo = machine_.pendingHelo();
+  context.helo = helo ? *helo : machine_.helo();
   context.tls = machine_.tlsActive();
   context.mail = machine_.pendingMail();
   if (!context.mail && machine_.transaction().active) context.mail = &machine_.transaction().mail;
   context.rcpt = machine_.pendingRcpt();
   context.transaction = &machine_.transaction();
   context.message = &machine_.transaction().message;
+  context.facts = &facts_;
+  context.resolver = env_.resolver.get();
+  context.loop = env_.base;
   return context;
 }
 

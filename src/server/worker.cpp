@@ -3,6 +3,10 @@
 #include <event2/event.h>
 #include <unistd.h>
 
+#include <stdexcept>
+
+#include "dns/resolver.h"
+
 namespace spamgate::server {
 
 namespace {
@@ -10,6 +14,22 @@ namespace {
 constexpr unsigned kPoolThreads = 2;
 constexpr std::size_t kPoolQueue = 4096;
 constexpr auto kAfterDeadline = std::chrono::seconds(5);  // forced 421s get this to flush
+
+// The [dns] section, or the system's resolv.conf when it names no nameserver.
+std::shared_ptr<dns::Resolver> makeResolver(event_base* base, const config::Dns& config) {
+  auto options = dns::Options::fromResolvConf();
+  if (!config.nameservers.empty()) {
+    options.nameservers.clear();
+    for (const auto& endpoint : config.nameservers) options.nameservers.push_back(endpoint.text());
+  }
+  options.timeout = config.timeout;
+  options.attempts = config.retries + 1;
+  options.cache_max_entries = config.cache_entries;
+  std::string error;
+  auto resolver = dns::Resolver::create(base, std::move(options), &error);
+  if (!resolver) throw std::runtime_error("dns: " + error);
+  return resolver;
+}
 
 }  // namespace
 
@@ -22,6 +42,7 @@ Worker::Worker(RuntimePtr runtime, log::DecisionLog& decisions, store::Connectio
       runtime_(std::move(runtime)),
       deadline_(evtimer_new(base_, &Worker::onDeadline, this)) {
   relay_ = relay::makeRelay(base_, runtime_->config, *inbox_, *pool_);
+  resolver_ = makeResolver(base_, runtime_->config->dns);
   bind(*runtime_->config);
 }
 
@@ -68,7 +89,7 @@ void Worker::accept(int fd, const sockaddr* peer, bool implicit_tls) {
     ::close(fd);
     return;
   }
-  SessionEnv env{base_, runtime_, relay_, &decisions_, &counts_};
+  SessionEnv env{base_, runtime_, relay_, resolver_, &decisions_, &counts_};
   auto session =
       std::make_unique<Session>(std::move(env), fd, peer, implicit_tls, [this](Session* closed) {
         sessions_.erase(closed);
@@ -82,6 +103,11 @@ void Worker::accept(int fd, const sockaddr* peer, bool implicit_tls) {
 void Worker::onReload(RuntimePtr runtime) {
   runtime_ = std::move(runtime);
   relay_ = relay::makeRelay(base_, runtime_->config, *inbox_, *pool_);
+  try {
+    resolver_ = makeResolver(base_, runtime_->config->dns);  // sessions keep the one they have
+  } catch (const std::exception& e) {
+    log::message(log::Level::Error, std::string(e.what()) + ": keeping the previous resolver");
+  }
 }
 
 void Worker::onShutdown(std::chrono::seconds deadline) {

@@ -49,6 +49,7 @@ class Worker {
   store::ConnectionCounts& counts_;
   RuntimePtr runtime_;
   std::shared_ptr<relay::Relay> relay_;
+  std::shared_ptr<dns::Resolver> resolver_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unordered_map<Session*, std::unique_ptr<Session>> sessions_;
   event* deadline_ = nullptr;

@@ -271,6 +271,16 @@ class GatewayConfig:
             "backend": {"address": backend, "connect_timeout": 5, "command_timeout": 10,
                         "data_timeout": 30},
             "log": {"decisions": self.decisions},
+            # Loopback only: the resolver never falls back to /etc/resolv.conf in tests. Port 9
+            # (discard) has no DNS server: lookups fail at once with a port-unreachable error.
+            # The scoring checks are off here, so these tests see the core's behaviour alone;
+            # the connection-check tests turn them on against their own nsd.
+            "dns": {"nameservers": ["%s:9" % LOOPBACK], "timeout": 0.5, "retries": 0},
+            "fcrdns": {"enabled": False},
+            "helo": {"enabled": False},
+            "dnsbl": {"enabled": False},
+            "rate_limits": {"enabled": False},
+            "pregreet": {"enabled": False},
         }
         if tls:
             cert, key = tls_certificate()

@@ -194,6 +194,49 @@ TEST(ConfigParse, ShippedExampleParses) {
   EXPECT_EQ(c->server.banner, d->server.banner);
   EXPECT_EQ(c->backend.data_timeout, d->backend.data_timeout);
   EXPECT_DOUBLE_EQ(c->policy.reject_score, d->policy.reject_score);
+  // The check sections document their defaults too; the zone list is commented out.
+  EXPECT_TRUE(c->dns.nameservers.empty());
+  EXPECT_EQ(c->dns.timeout, d->dns.timeout);
+  EXPECT_EQ(c->dns.retries, d->dns.retries);
+  EXPECT_EQ(c->dns.cache_entries, d->dns.cache_entries);
+  EXPECT_TRUE(c->lists.enabled);
+  EXPECT_TRUE(c->lists.allow.empty());
+  EXPECT_TRUE(c->lists.deny.empty());
+  EXPECT_DOUBLE_EQ(c->lists.deny_score, d->lists.deny_score);
+  EXPECT_EQ(c->lists.reject_at, d->lists.reject_at);
+  EXPECT_TRUE(c->dnsbl.zones.empty());
+  EXPECT_DOUBLE_EQ(c->dnsbl.reject_weight, d->dnsbl.reject_weight);
+  EXPECT_EQ(c->dnsbl.reject_at, d->dnsbl.reject_at);
+  EXPECT_DOUBLE_EQ(c->fcrdns.no_ptr_score, d->fcrdns.no_ptr_score);
+  EXPECT_EQ(c->fcrdns.reject, d->fcrdns.reject);
+  EXPECT_DOUBLE_EQ(c->helo.claims_us_score, d->helo.claims_us_score);
+  EXPECT_EQ(c->pregreet.wait, d->pregreet.wait);
+  EXPECT_EQ(c->pregreet.enforce, d->pregreet.enforce);
+  EXPECT_EQ(c->rate_limits.recipients_per_minute, d->rate_limits.recipients_per_minute);
+}
+
+TEST(ConfigParse, ShippedExampleZonesParseWhenUncommented) {
+  // The commented-out DNSBL example must be valid once an operator removes the '#'.
+  const std::string path = SPAMGATE_SOURCE_DIR "/config/spamgate.toml";
+  std::istringstream in(readText(path));
+  std::string text;
+  std::string line;
+  bool in_example = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("#[[dnsbl.zones]]")) in_example = true;
+    if (in_example && line.starts_with("#") && !line.starts_with("# ")) line.erase(0, 1);
+    if (in_example && line.starts_with("[") && !line.starts_with("[[dnsbl.zones]]")) {
+      in_example = false;
+    }
+    text += line + "\n";
+  }
+  const Snapshot c = parse(text, path);
+  ASSERT_EQ(c->dnsbl.zones.size(), 2u);
+  EXPECT_EQ(c->dnsbl.zones[0].zone, "zen.spamhaus.org");
+  EXPECT_DOUBLE_EQ(c->dnsbl.zones[0].weight, 10);
+  EXPECT_FALSE(c->dnsbl.zones[0].codes.empty());
+  EXPECT_EQ(c->dnsbl.zones[1].zone, "list.dnswl.org");
+  EXPECT_DOUBLE_EQ(c->dnsbl.zones[1].weight, -5);
 }
 
 TEST(ConfigParse, HeloNameFollowsTheParsedHostname) {
