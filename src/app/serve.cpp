@@ -49,7 +49,8 @@ class Server {
         runtime_(server::buildRuntime(config, shared_)),
         base_(event_base_new()) {
     for (unsigned i = 0, n = workerCount(*config); i < n; ++i) {
-      workers_.push_back(std::make_unique<server::Worker>(runtime_, decisions_, shared_.connections));
+      workers_.push_back(
+          std::make_unique<server::Worker>(runtime_, decisions_, shared_.connections));
     }
   }
 

@@ -53,7 +53,8 @@ void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
   auto& symbols = connection_stage || !transaction_ ? connection_symbols_ : transaction_->symbols;
   std::vector<policy::Opinion> opinions;
   for (auto& record : outcome.records) {
-    for (auto& symbol : record.result.symbols) symbols.push_back(std::move(symbol));
+    for (auto& symbol : record.result.symbols)
+      symbols.push_back(std::move(symbol));
     if (!record.result.opinion) continue;
     auto& opinion = *record.result.opinion;
     auto& to = stage == smtp::Stage::Connect && opinion.at_rcpt ? rcpt_opinions_ : opinions;

@@ -20,7 +20,8 @@ std::shared_ptr<dns::Resolver> makeResolver(event_base* base, const config::Dns&
   auto options = dns::Options::fromResolvConf();
   if (!config.nameservers.empty()) {
     options.nameservers.clear();
-    for (const auto& endpoint : config.nameservers) options.nameservers.push_back(endpoint.text());
+    for (const auto& endpoint : config.nameservers)
+      options.nameservers.push_back(endpoint.text());
   }
   options.timeout = config.timeout;
   options.attempts = config.retries + 1;
