@@ -101,6 +101,7 @@ void Session::sendBannerContinuation() {
   if (!pregreet.enabled || pregreet.wait.count() == 0) return;
   const std::string line = "220-" + config_.server.hostname + " " + config_.server.banner + "\r\n";
   bufferevent_write(bev_, line.data(), line.size());
+  banner_continued_ = true;
 }
 
 void Session::startProtocol() {

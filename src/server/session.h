@@ -111,6 +111,7 @@ class Session {
   std::vector<policy::Symbol> connection_symbols_;
   std::vector<policy::Opinion> rcpt_opinions_;  // connect-stage refusals given at each RCPT
   bool greeted_ = false;
+  bool banner_continued_ = false;  // "220-" went out before the connect stage
   std::unique_ptr<relay::Transaction> relay_;
   std::unique_ptr<TransactionLog> transaction_;
   unsigned transactions_logged_ = 0;

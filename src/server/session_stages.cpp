@@ -87,6 +87,8 @@ void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
       connection_action_ = action;
       connection_reason_ = verdict.reason;
     }
+    // After "220-" no other code may follow in the same reply: drop the client instead.
+    if (stage == smtp::Stage::Connect && banner_continued_) return beginClose();
     return completeStage(smtp::StageResult{verdict.reply});
   }
   if (stage == smtp::Stage::Mail) return relayMail();
@@ -214,6 +216,7 @@ relay::ClientInfo Session::clientInfo() const {
 void Session::noteTransactionEnd() {
   if (!transaction_ || machine_.waiting() || machine_.transaction().active) return;
   relay_.reset();
+  if (transaction_->size == 0) transaction_->size = machine_.lastMessageSize();
   const smtp::Reply reply = last_reply_.value_or(smtp::Reply{});
   if (transaction_->action == "none" && reply.code >= 400) {
     // The machine refused the message itself (size, line length, bare LF, a refused chunk).

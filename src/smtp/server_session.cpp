@@ -1,5 +1,6 @@
 #include "smtp/server_session.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "smtp/command.h"
@@ -32,28 +33,52 @@ std::optional<BdatArgs> parseBdat(std::string_view arg) {
 }
 
 // Re-encodes a BDAT message as CRLF lines, the way DATA content is normalized.
+// The same rules as DATA content: bare CR and LF become line breaks, NUL octets are dropped,
+// and what was found is reported for the configured policy.
 struct Canonical {
   std::string text;
   bool bare_newline = false;
+  bool nul = false;
+  std::size_t longest_line = 0;
 };
 
 Canonical canonicalLines(std::string_view raw) {
   Canonical out;
   out.text.reserve(raw.size() + 2);
+  std::size_t line_start = 0;
+  auto endLine = [&out, &line_start] {
+    out.longest_line = std::max(out.longest_line, out.text.size() - line_start);
+    out.text += "\r\n";
+    line_start = out.text.size();
+  };
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const char c = raw[i];
     if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
-      out.text += "\r\n";
+      endLine();
       ++i;
     } else if (c == '\r' || c == '\n') {
       out.bare_newline = true;
-      out.text += "\r\n";
+      endLine();
+    } else if (c == '\0') {
+      out.nul = true;
     } else {
       out.text += c;
     }
   }
-  if (!out.text.empty() && !out.text.ends_with("\r\n")) out.text += "\r\n";
+  if (out.text.size() > line_start) endLine();
   return out;
+}
+
+// Appends `piece` without its NUL octets; returns whether there were any.
+bool appendWithoutNul(std::string& out, std::string_view piece) {
+  if (piece.find('\0') == std::string_view::npos) {
+    out.append(piece);
+    return false;
+  }
+  for (char c : piece) {
+    if (c != '\0') out += c;
+  }
+  return true;
 }
 
 // size + more <= limit, without the wrap-around a peer-chosen 64-bit `more` could cause.
@@ -371,7 +396,7 @@ void ServerSession::appendMessageLine(std::string_view text) {
     const auto piece = text.substr(0, cr);
     transaction_.size += piece.size() + 2;
     if (transaction_.size <= options_.limits.message_size) {
-      transaction_.message.append(piece);
+      nul_ = appendWithoutNul(transaction_.message, piece) || nul_;
       transaction_.message.append("\r\n");
     }
     if (cr == std::string_view::npos) return;
@@ -405,7 +430,10 @@ void ServerSession::endOfMessage(Effects& out) {
     auto canonical = canonicalLines(transaction_.message);
     transaction_.message = std::move(canonical.text);
     bare_newline_ = canonical.bare_newline;
+    nul_ = canonical.nul;
+    overlong_line_ = canonical.longest_line > options_.limits.text_line;
   }
+  last_message_size_ = transaction_.size;
   std::optional<Reply> refusal;
   if (transaction_.size > options_.limits.message_size) {
     refusal = makeReply(552, "5.3.4", "Message size exceeds fixed limit");
@@ -415,6 +443,8 @@ void ServerSession::endOfMessage(Effects& out) {
         "Error: message line longer than " + std::to_string(options_.limits.text_line) + " octets");
   } else if (bare_newline_ && options_.reject_bare_linefeed) {
     refusal = makeReply(550, "5.5.2", "Error: bare <CR> or <LF> received");
+  } else if (nul_ && options_.reject_bare_linefeed) {
+    refusal = makeReply(550, "5.6.0", "Error: NUL octet received");
   }
   if (refusal) {
     resetTransaction();
@@ -463,6 +493,7 @@ void ServerSession::afterMail(Pending& pending, const StageResult& result, Effec
     transaction_ = Transaction{};
     transaction_.active = true;
     transaction_.mail = std::move(std::get<MailArgs>(pending.arg));
+    last_message_size_ = 0;
   }
   reply(std::move(r), out);
 }
@@ -535,6 +566,7 @@ void ServerSession::resetTransaction() {
   transaction_ = Transaction{};
   previous_crlf_ = true;
   bare_newline_ = false;
+  nul_ = false;
   overlong_line_ = false;
 }
 

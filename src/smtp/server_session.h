@@ -46,9 +46,11 @@ struct SessionOptions {
   std::string hostname;
   std::string banner = "ESMTP spamgate";
   SessionLimits limits;
-  bool reject_bare_linefeed = false;  // false: normalize (Postfix 3.9 default)
-  bool tls_available = false;         // STARTTLS may be offered
-  bool tls_active = false;            // implicit TLS: the session starts encrypted
+  // false: normalize (Postfix 3.9 default): bare CR/LF become line breaks, NUL octets are
+  // dropped. true: the message is refused (550 5.5.2 / 550 5.6.0).
+  bool reject_bare_linefeed = false;
+  bool tls_available = false;  // STARTTLS may be offered
+  bool tls_active = false;     // implicit TLS: the session starts encrypted
 };
 
 namespace effect {
@@ -113,6 +115,10 @@ class ServerSession {
   // Moves the finished message out during the EndOfData stage.
   std::string takeMessage() { return std::move(transaction_.message); }
   unsigned errors() const { return errors_; }
+  // Octets of this transaction's message once it reached its end (DATA or BDAT LAST), kept
+  // after the transaction is reset (the size of a message the machine refused itself); 0 from
+  // the next MAIL on.
+  uint64_t lastMessageSize() const { return last_message_size_; }
   // Input octets received but not handled yet (bounded by the line limits while not waiting).
   std::size_t bufferedInput() const { return reader_.buffered(); }
 
@@ -171,6 +177,8 @@ class ServerSession {
   // DATA and BDAT
   bool previous_crlf_ = true;
   bool bare_newline_ = false;
+  bool nul_ = false;  // NUL octets were dropped from the message
+  uint64_t last_message_size_ = 0;
   bool overlong_line_ = false;
   uint64_t chunk_remaining_ = 0;
   bool chunk_last_ = false;

@@ -184,7 +184,7 @@ class BdatTest(DeliveryTestCase):
         self.assertDelivered(message)
 
     def test_pipelined_chunks(self):
-        message = h.message_bytes("bdat-pipe@test", body=b"x" * 5000 + b"\r\n")
+        message = h.message_bytes("bdat-pipe@test", body=(b"x" * 98 + b"\r\n") * 50)
         half = len(message) // 2
         with h.RawClient(self.gateway.config.port) as c:
             c.greet()

@@ -198,8 +198,13 @@ def pregreet(ctx):
     ctx.client.send(b"EHLO early.example\r\n")
     try:
         first = ctx.client.reply(timeout=10)
-    except h.ConnectionClosed:
-        return  # dropped
+    except h.ConnectionClosed:  # dropped after "220-": the log must say why
+        found = h.wait_decisions(
+            ctx.gateway.config.decisions,
+            lambda d: any(s["name"] == "PREGREET" for s in d["symbols"]))
+        ctx.test.assertTrue(found, "no decision with PREGREET")
+        ctx.test.assertEqual(found[0]["action"], "reject")
+        return
     ctx.test.assertEqual(first.code, 554, "a pregreeting client got %r" % first)
 
 
@@ -361,16 +366,7 @@ TABLE = {
 
 # Cases that fail because spamgate is wrong in a module owned elsewhere; each is reported to
 # the lead. unittest.expectedFailure keeps the suite green until the fix removes the entry.
-EXPECTED_FAILURES = {
-    # BUG (missing feature, src/smtp + src/server): no pregreet detection. A client that
-    # talks before the 220 greeting is served normally (220, then 250 to its EHLO); the
-    # case wants 554 or a dropped connection (Postfix postscreen_greet_action).
-    "pipelining-before-greeting",
-    # BUG (src/smtp, ServerSession::onDataLine/appendMessageLine): a NUL octet in DATA is
-    # neither refused nor stripped: "before\0after" reaches the backend unchanged. The case
-    # wants reject or strip, without truncating the rest.
-    "data-nul",
-}
+EXPECTED_FAILURES = set()
 
 
 class Ctx:
@@ -392,8 +388,12 @@ class EdgeCaseTest(unittest.TestCase):
         directory = h.new_tempdir(register)
         sink = h.start_sink(register, directory)
         tap = h.start_tap(register, sink.port)
-        gateway = h.start_spamgate(register, directory, tap.address, {"server": {
-            "max_message_size": LIMIT, "timeouts": {"greeting": TIMEOUT, "command": TIMEOUT}}})
+        # postscreen-style greet wait: "220-" first; a client that talks during the wait is
+        # dropped (the pipelining-before-greeting case).
+        gateway = h.start_spamgate(register, directory, tap.address, {
+            "server": {"max_message_size": LIMIT,
+                       "timeouts": {"greeting": TIMEOUT, "command": TIMEOUT}},
+            "pregreet": {"enabled": True, "enforce": True, "wait": 0.1}})
         cls.stack = (sink, tap, gateway)
 
     def run_case(self, case_id):

@@ -29,6 +29,11 @@ def has_bare_newline(seq):
     return bool(h.bare_newlines(b"x" + seq + b"x"))
 
 
+def malformed(seq):
+    """What bare_linefeed = "reject" refuses: a bare CR or LF, or a NUL octet (550 5.6.0)."""
+    return has_bare_newline(seq) or b"\0" in seq
+
+
 def safe_name(name):
     """"crlf-nul.crlf" -> "crlf_nul_dot_crlf" (distinct from "crlf.nul-crlf")."""
     return re.sub(r"[^0-9A-Za-z_]", "_", name.replace(".", "_dot_"))
@@ -168,7 +173,7 @@ def add_sequence_tests(cls, refuse_bare):
         return
     for entry in data["sequences"]:
         seq = bytes.fromhex(entry["hex"])
-        refuse = refuse_bare and has_bare_newline(seq)
+        refuse = refuse_bare and malformed(seq)
 
         def test(self, name=entry["name"], seq=seq, refuse=refuse):
             self.check(name, seq, refuse)

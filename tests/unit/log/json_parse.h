@@ -21,10 +21,9 @@ struct JsonValue {
   Type type = Type::Null;
   bool boolean = false;
   double number = 0;
-  std::string text;  // Number: the literal as written; String: the decoded value
-  std::vector<JsonValue> items;  // Array elements; Object member values, in order
+  std::string text;               // Number: the literal as written; String: the decoded value
+  std::vector<JsonValue> items;   // Array elements; Object member values, in order
   std::vector<std::string> keys;  // Object member names, parallel to items
-
 
   bool isNull() const { return type == Type::Null; }
   const JsonValue& at(std::string_view key) const {

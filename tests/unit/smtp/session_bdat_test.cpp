@@ -25,6 +25,26 @@ TEST_P(BdatTest, SingleLastChunk) {
   EXPECT_FALSE(d.session().transaction().active);
 }
 
+TEST_P(BdatTest, LinesAreHeldToTheTextLineLimit) {
+  auto options = defaultOptions();
+  options.limits.text_line = 10;
+  auto& d = inTransaction(options);
+  d.send("BDAT 12 LAST\r\n0123456789\r\n");
+  EXPECT_EQ(d.take(), kOk);
+  d.send("MAIL FROM:<>\r\nRCPT TO:<x@example.com>\r\nBDAT 13 LAST\r\n01234567890\r\n");
+  EXPECT_EQ(d.take(), (Replies{"250 2.1.0 Ok", "250 2.1.5 Ok",
+                               "500 5.5.2 Error: message line longer than 10 octets"}));
+  EXPECT_EQ(d.deliveries().size(), 1u);
+}
+
+TEST_P(BdatTest, NulOctetsAreDropped) {
+  auto& d = inTransaction();
+  d.send(std::string("BDAT 6 LAST\r\na\0b\r\nc", 19));
+  EXPECT_EQ(d.take(), kOk);
+  ASSERT_EQ(d.deliveries().size(), 1u);
+  EXPECT_EQ(d.deliveries()[0].message, "ab\r\nc\r\n");
+}
+
 TEST_P(BdatTest, MessageWithoutFinalLineBreakGetsOne) {
   auto& d = inTransaction();
   d.send("BDAT 5 LAST\r\nHello");

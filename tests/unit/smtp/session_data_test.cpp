@@ -71,10 +71,27 @@ TEST_P(DataTest, EmptyMessage) {
   EXPECT_EQ(message, "");
 }
 
-TEST_P(DataTest, EightBitAndNulAreKept) {
-  const auto [replies, message] = deliver(std::string("caf\xc3\xa9\0x\r\n.\r\n", 12));
+TEST_P(DataTest, EightBitIsKeptAndNulDropped) {
+  const auto [replies, message] = deliver(std::string("caf\xc3\xa9\0x\r\nnext\r\n.\r\n", 18));
   EXPECT_EQ(replies, kOk);
-  EXPECT_EQ(message, std::string("caf\xc3\xa9\0x\r\n", 9));
+  EXPECT_EQ(message, "caf\xc3\xa9x\r\nnext\r\n");
+}
+
+TEST_P(DataTest, NulIsRefusedUnderTheRejectPolicy) {
+  auto options = defaultOptions();
+  options.reject_bare_linefeed = true;
+  auto& d = inData(options);
+  d.send(std::string("a\0b\r\n.\r\n", 9));
+  EXPECT_EQ(d.take(), Replies{"550 5.6.0 Error: NUL octet received"});
+  EXPECT_TRUE(d.deliveries().empty());
+  EXPECT_EQ(d.session().lastMessageSize(), 5u);  // kept for the decision log
+}
+
+TEST_P(DataTest, LastMessageSizeStartsAgainAtTheNextMail) {
+  auto& d = inData();
+  d.send("12345678\r\n.\r\nMAIL FROM:<>\r\n");
+  EXPECT_EQ(d.take(), (Replies{"250 2.0.0 Ok", "250 2.1.0 Ok"}));
+  EXPECT_EQ(d.session().lastMessageSize(), 0u);
 }
 
 TEST_P(DataTest, CommandsAfterTheEndAreCommands) {

@@ -113,11 +113,13 @@ TEST_P(SmugglingTest, SequencesWithBareNewlinesAreRefusedUnderReject) {
     SCOPED_TRACE(sequence.name);
     auto& d = smuggle(sequence, true);
     const bool bare = hasBareNewline(kBody + sequence.bytes + kSmuggled);
-    const std::string verdict =
-        bare ? "550 5.5.2 Error: bare <CR> or <LF> received" : "250 2.0.0 Ok";
+    const bool nul = sequence.bytes.find('\0') != std::string::npos;
+    const std::string verdict = bare  ? "550 5.5.2 Error: bare <CR> or <LF> received"
+                                : nul ? "550 5.6.0 Error: NUL octet received"
+                                      : "250 2.0.0 Ok";
     EXPECT_EQ(d.take(), (Replies{verdict, "221 2.0.0 Bye"}));
     EXPECT_EQ(d.stageCount(Stage::Mail), 1u);
-    EXPECT_EQ(d.deliveries().size(), bare ? 0u : 1u);
+    EXPECT_EQ(d.deliveries().size(), bare || nul ? 0u : 1u);
   }
 }
 
