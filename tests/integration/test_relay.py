@@ -109,6 +109,22 @@ class BackendRefusesTest(h.GatewayTestCase):
         self.assertEqual(len(log), 1, self.decisions(gateway))
         self.assertRegex(log[0]["backend"]["reply"] + log[0]["reason"], r"(?i)time")
 
+    def test_slow_client_outlives_the_backend_session(self):
+        # smtp-sink drops a session idle for 1 s; the client waits 2.5 s between RCPT and DATA.
+        # spamgate must send the envelope again on a fresh backend session: one message, 250.
+        gateway = self.start_with_sink(["-t", "1"])
+        with h.RawClient(gateway.config.port) as c:
+            c.greet()
+            c.expect(250, "MAIL FROM:<sender@example.org>")
+            c.expect(250, "RCPT TO:<rcpt@example.com>")
+            time.sleep(2.5)
+            c.expect(354, "DATA")
+            c.send(h.dot_stuff(h.message_bytes("slow@test")))
+            h.queued_id(c.expect(250))
+        messages = self.sink.settled_messages()
+        self.assertEqual(len(messages), 1)
+        self.assertIn(b"slow@test", messages[0].raw)
+
     def test_backend_drops_session_mid_transaction(self):
         # smtp-sink hangs up without a reply when it gets DATA
         gateway = self.start_with_sink(["-q", "DATA"])
