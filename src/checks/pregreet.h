@@ -7,6 +7,9 @@
 //   wait == 0: inline, from the facts as they are when start() runs; returns nullptr.
 //   wait > 0:  after `wait`, by a timer on Context::loop (the worker's loop, which must be set),
 //              from the facts as they are then; the other Connect checks run meanwhile.
+// The greeting itself goes out only when every Connect check is done (DNS ones included): the
+// session judges the facts again then (judgePregreet), so a client that spoke after this check
+// completed but before the greeting is flagged as well.
 // Result: PREGREET (config score, detail "client spoke before the greeting") and, with
 // `enforce`, a Reject opinion 554 5.5.1 given at once (at_rcpt = false; RFC 5321 3.1 allows a
 // 554 in place of the greeting). A client that kept quiet gets nothing. Allow-listed clients

@@ -247,7 +247,7 @@ void Session::finish(const std::string& why) {
   if (connection_reason_.empty()) connection_reason_ = why;
   stage_run_.reset();
   relay_.reset();
-  if (transaction_) logTransaction(transaction_->action, last_reply_.value_or(smtp::Reply{}));
+  if (transaction_) logTransaction(transaction_->action, decisionReply(transaction_->refusal));
   logConnection();
   // The callback destroys this session and with it on_closed_: run a copy that outlives it.
   const OnClosed on_closed = std::move(on_closed_);

@@ -76,6 +76,7 @@ class Session {
   // Stages and decisions (session_stages.cpp)
   void runStage(smtp::Stage stage);
   void onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome);
+  void judgeLatePregreet(pipeline::StageOutcome& outcome);
   void afterVerdict(smtp::Stage stage, const policy::Verdict& verdict);
   void relayMail();
   void relayRcpt();
@@ -89,6 +90,7 @@ class Session {
   relay::ClientInfo clientInfo() const;
   void noteTransactionEnd();
   void logTransaction(const std::string& action, const smtp::Reply& reply);
+  smtp::Reply decisionReply(const std::optional<smtp::Reply>& refusal) const;
   void logConnection();
   log::Decision baseDecision() const;
 
@@ -118,6 +120,7 @@ class Session {
   std::optional<smtp::Reply> last_reply_;
   std::string connection_action_ = "none";
   std::string connection_reason_;
+  std::optional<smtp::Reply> connection_refusal_;  // the checks' refusal at connect or HELO
 
   std::deque<smtp::Effect> queued_;
   bool protocol_started_ = false;

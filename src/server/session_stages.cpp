@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "base/decision_id.h"
+#include "checks/pregreet.h"
 #include "policy/headers.h"
 #include "server/session.h"
 #include "server/transaction_log.h"
@@ -48,7 +49,23 @@ void Session::runStage(smtp::Stage stage) {
   if (run) stage_run_ = std::move(run);
 }
 
+// The pregreet check judges the facts when it runs: at once (wait = 0) or at the end of its
+// wait. The greeting goes out only when every connect check is done, DNS ones included, so a
+// client that spoke while they still ran spoke before the greeting as well: judged again here.
+void Session::judgeLatePregreet(pipeline::StageOutcome& outcome) {
+  if (!facts_.pregreet) return;
+  for (auto& record : outcome.records) {
+    if (record.check != "pregreet" || record.timed_out) continue;
+    for (const auto& symbol : record.result.symbols) {
+      if (symbol.name == "PREGREET") return;
+    }
+    record.result = checks::judgePregreet(config_.pregreet, &facts_);
+    return;
+  }
+}
+
 void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
+  if (stage == smtp::Stage::Connect) judgeLatePregreet(outcome);
   const bool connection_stage = stage == smtp::Stage::Connect || stage == smtp::Stage::Helo;
   auto& symbols = connection_stage || !transaction_ ? connection_symbols_ : transaction_->symbols;
   std::vector<policy::Opinion> opinions;
@@ -80,12 +97,14 @@ void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
     if (transaction_ && stage != smtp::Stage::Connect && stage != smtp::Stage::Helo) {
       transaction_->action = action;
       transaction_->reason = verdict.reason;
+      transaction_->refusal = *verdict.reply;
       if (const auto* rcpt = machine_.pendingRcpt()) {
         transaction_->rcpts.push_back(log::RecipientRecord{rcpt->forward_path, *verdict.reply});
       }
     } else {
       connection_action_ = action;
       connection_reason_ = verdict.reason;
+      connection_refusal_ = *verdict.reply;
     }
     // After "220-" no other code may follow in the same reply: drop the client instead.
     if (stage == smtp::Stage::Connect && banner_continued_) return beginClose();
@@ -217,13 +236,20 @@ void Session::noteTransactionEnd() {
   if (!transaction_ || machine_.waiting() || machine_.transaction().active) return;
   relay_.reset();
   if (transaction_->size == 0) transaction_->size = machine_.lastMessageSize();
-  const smtp::Reply reply = last_reply_.value_or(smtp::Reply{});
+  const smtp::Reply reply = decisionReply(transaction_->refusal);
   if (transaction_->action == "none" && reply.code >= 400) {
     // The machine refused the message itself (size, line length, bare LF, a refused chunk).
     transaction_->action = actionFor(reply);
     transaction_->reason = "protocol: " + reply.text;
   }
   logTransaction(transaction_->action, reply);
+}
+
+// The reply a decision line shows: the last one sent, unless the checks refused and the client
+// carried on (RSET, NOOP, QUIT...): then the refusal, the reply the decision was about.
+smtp::Reply Session::decisionReply(const std::optional<smtp::Reply>& refusal) const {
+  const smtp::Reply last = last_reply_.value_or(smtp::Reply{});
+  return refusal && (last.positive() || last.code == 503) ? *refusal : last;
 }
 
 log::Decision Session::baseDecision() const {
@@ -267,7 +293,7 @@ void Session::logConnection() {
   d.id = base::newDecisionId();
   d.action = connection_action_;
   d.reason = connection_reason_;
-  if (last_reply_) d.reply = *last_reply_;
+  d.reply = decisionReply(connection_refusal_);
   d.symbols = connection_symbols_;
   d.score = policy::totalScore(d.symbols);
   d.duration_ms =

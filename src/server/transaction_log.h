@@ -1,6 +1,7 @@
 // What the session remembers of the transaction in progress, for its decision log line.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct Session::TransactionLog {
   std::vector<policy::Symbol> symbols;
   std::string action = "none";
   std::string reason;
+  std::optional<smtp::Reply> refusal;  // the checks' refusal at MAIL/RCPT/DATA, if any
   uint64_t size = 0;
   std::string message_id;
   std::string backend_reply;

@@ -11,6 +11,8 @@ What it provides:
   shows bare CR/LF and dot-stuffing);
 - `RawClient`: a socket SMTP client for exact byte sequences, with message and wire helpers
   (defined in smtp_wire.py, re-exported here);
+- `Nsd` / `start_nsd`: nsd on a free loopback port serving test zones; `DnsRelay`: a UDP DNS
+  endpoint that records every question and relays it to nsd, or never answers (a black hole);
 - decision log reading (`read_decisions`, `wait_decisions`);
 - `GatewayTestCase`: a unittest.TestCase that starts what a test asks for and always stops it.
 
@@ -27,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -215,6 +218,8 @@ def _toml_value(value):
         return json.dumps(value)  # a TOML basic string is a JSON string for what we write
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. in an array of tables (dnsbl.zones)
+        return "{" + ", ".join("%s = %s" % (k, _toml_value(v)) for k, v in value.items()) + "}"
     raise TypeError("cannot write %r as TOML" % (value,))
 
 
@@ -606,6 +611,269 @@ class WireTap:
                 pass
         for t in self._threads:
             t.join(timeout=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# DNS: nsd on loopback, a recording UDP relay in front of it, a black hole
+
+
+NSD = "/usr/sbin/nsd"
+
+
+def dns_query(name, qtype=1, qid=0x5A5A):
+    """A minimal DNS query packet (RD set, class IN) for `name`."""
+    labels = [l for l in name.rstrip(".").split(".") if l]
+    qname = b"".join(bytes([len(l)]) + l.encode("ascii") for l in labels) + b"\0"
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", qtype, 1)
+
+
+def dns_question_name(packet):
+    """The question name of a DNS packet ("2.0.0.127.dnsbl.test"), or None if malformed."""
+    if len(packet) < 12:
+        return None
+    labels = []
+    i = 12
+    while i < len(packet):
+        n = packet[i]
+        if n == 0:
+            return ".".join(labels)
+        if n >= 64 or i + 1 + n > len(packet):
+            return None
+        labels.append(packet[i + 1:i + 1 + n].decode("ascii", "replace").lower())
+        i += 1 + n
+    return None
+
+
+def dns_answers(port, name, timeout=0.1):
+    """True when a UDP query for `name` to 127.0.0.1:`port` gets any reply with its id."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.connect((LOOPBACK, port))
+        s.send(dns_query(name))
+        reply = s.recv(4096)
+        return len(reply) >= 12 and reply[:2] == b"\x5a\x5a"
+    except OSError:  # a timeout, or port unreachable while nothing listens yet
+        return False
+    finally:
+        s.close()
+
+
+def _udp_bindable(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((LOOPBACK, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_udp_tcp_port():
+    """free_port(), also free for UDP (a DNS server binds both)."""
+    for _ in range(50):
+        port = free_port()
+        if _udp_bindable(port):
+            return port
+    raise RuntimeError("no loopback port free for both UDP and TCP")
+
+
+def _nsd_config(directory, port, zones):
+    lines = [
+        "server:",
+        '  zonesdir: "%s"' % directory,
+        "  ip-address: %s@%d" % (LOOPBACK, port),
+        "  port: %d" % port,
+        "  do-ip4: yes", "  do-ip6: no", "  verbosity: 0", "  server-count: 1",
+        "  hide-version: yes", "  hide-identity: yes", '  database: ""',
+        '  zonelistfile: "%s/zone.list"' % directory,
+        '  xfrdfile: "%s/xfrd.state"' % directory,
+        '  pidfile: "%s/nsd.pid"' % directory,
+        '  logfile: "%s/nsd.log"' % directory,
+        '  chroot: ""', '  username: ""',
+        "  rrl-ratelimit: 0", "  rrl-whitelist-ratelimit: 0",
+        "remote-control:", "  control-enable: no",
+    ]
+    for name in zones:
+        lines += ["zone:", '  name: "%s"' % name, '  zonefile: "%s/%s.zone"' % (directory, name)]
+    return "\n".join(lines) + "\n"
+
+
+class Nsd:
+    """nsd (Debian package nsd) serving `zones` ({name: zone file text}) on a free loopback
+    port: `nsd -d -c` in its own process group (nsd forks a server and xfrd), stopped through
+    the group of the PID it was started as. The port logic of tests/unit/dns/dns_servers.cpp."""
+
+    def __init__(self, directory, zones):
+        self.directory = os.path.join(directory, "nsd")
+        os.makedirs(self.directory, exist_ok=True)
+        self.zones = dict(zones)
+        self.port = None
+        self.proc = None
+
+    @property
+    def address(self):
+        return "%s:%d" % (LOOPBACK, self.port)
+
+    def start(self, timeout=10.0):
+        if not os.access(NSD, os.X_OK):
+            raise RuntimeError("%s is not installed (Debian package nsd)" % NSD)
+        for name, text in self.zones.items():
+            with open(os.path.join(self.directory, name + ".zone"), "w") as f:
+                f.write(text)
+        probe = next(iter(self.zones), "")
+        # The port is free when chosen but may be taken before nsd binds it: try a few.
+        for _ in range(5):
+            self.port = free_udp_tcp_port()
+            conf = os.path.join(self.directory, "nsd.conf")
+            with open(conf, "w") as f:
+                f.write(_nsd_config(self.directory, self.port, self.zones))
+            with open(os.path.join(self.directory, "nsd.out"), "ab") as out:
+                self.proc = subprocess.Popen(
+                    [NSD, "-d", "-c", conf], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                    start_new_session=True, preexec_fn=_die_with_parent)
+            deadline = time.monotonic() + scaled(timeout)
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if dns_answers(self.port, probe):
+                    return self
+                time.sleep(0.01)
+            self.stop()
+        raise RuntimeError("nsd did not start:\n" + self.log())
+
+    def log(self):
+        out = ""
+        for name in ("nsd.log", "nsd.out"):
+            try:
+                with open(os.path.join(self.directory, name), errors="replace") as f:
+                    out += f.read()
+            except OSError:
+                pass
+        return out
+
+    def stop(self):
+        """SIGTERM to the process group nsd leads, SIGKILL after 3 s."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        pid = proc.pid
+        if proc.poll() is None:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the forked server/xfrd, if any outlived the leader
+        except (ProcessLookupError, PermissionError):
+            pass
+        if proc.poll() is None:
+            proc.wait()
+
+
+def start_nsd(register, directory, zones):
+    """nsd serving `zones` ({name: zone text}) from `directory`; its stop is registered before
+    it starts. Returns the Nsd (its port is .port, "127.0.0.1:PORT" is .address)."""
+    nsd = Nsd(directory, zones)
+    register(nsd.stop)
+    return nsd.start()
+
+
+class DnsRelay:
+    """A UDP DNS endpoint on a free loopback port that records the question name of every
+    query it receives (`.names()`), and either relays queries to `upstream_port` (and the
+    answers back), or, with `upstream_port` None, never answers: a black hole (the socket
+    stays open, so no ICMP port-unreachable either)."""
+
+    def __init__(self, upstream_port=None):
+        self.upstream_port = upstream_port
+        self.port = free_udp_tcp_port()
+        self._lock = threading.Lock()
+        self._names = []
+        self._clients = {}  # query id -> client address (relay mode)
+        self._front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._front.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self._front.bind((LOOPBACK, self.port))
+        self._back = None
+        if upstream_port is not None:
+            self._back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._back.connect((LOOPBACK, upstream_port))
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self):
+        return "%s:%d" % (LOOPBACK, self.port)
+
+    def names(self):
+        with self._lock:
+            return list(self._names)
+
+    def count(self):
+        with self._lock:
+            return len(self._names)
+
+    def clear(self):
+        with self._lock:
+            self._names.clear()
+
+    def _run(self):
+        import select
+
+        sockets = [self._front] + ([self._back] if self._back else []) + [self._stop_r]
+        while True:
+            readable, _, _ = select.select(sockets, [], [])
+            if self._stop_r in readable:
+                return
+            if self._front in readable:
+                try:
+                    packet, client = self._front.recvfrom(65536)
+                except OSError:
+                    continue
+                name = dns_question_name(packet)
+                with self._lock:
+                    self._names.append(name)
+                    if self._back is not None and len(packet) >= 2:
+                        self._clients[packet[:2]] = client
+                if self._back is not None:
+                    try:
+                        self._back.send(packet)
+                    except OSError:
+                        pass
+            if self._back is not None and self._back in readable:
+                try:
+                    packet = self._back.recv(65536)
+                except OSError:
+                    continue
+                with self._lock:
+                    client = self._clients.pop(packet[:2], None)
+                if client is not None:
+                    try:
+                        self._front.sendto(packet, client)
+                    except OSError:
+                        pass
+
+    def stop(self):
+        if self._stop_w is None:
+            return
+        os.write(self._stop_w, b"x")
+        self._thread.join(timeout=5)
+        for fd in (self._stop_r, self._stop_w):
+            os.close(fd)
+        self._stop_w = None
+        self._front.close()
+        if self._back is not None:
+            self._back.close()
+
+
+def start_dns_relay(register, upstream_port=None):
+    relay = DnsRelay(upstream_port)
+    register(relay.stop)
+    return relay
 
 
 # ---------------------------------------------------------------------------------------------

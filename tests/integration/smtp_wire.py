@@ -104,8 +104,10 @@ class ConnectionClosed(Exception):
 class RawClient:
     """A blocking SMTP client that sends exactly the bytes it is given."""
 
-    def __init__(self, port, tls=False, timeout=10.0):
-        self.sock = socket.create_connection((LOOPBACK, port), timeout=scaled(timeout))
+    def __init__(self, port, tls=False, timeout=10.0, source=None):
+        """`source`: a loopback address to connect from ("127.0.0.2"), else the kernel's."""
+        self.sock = socket.create_connection((LOOPBACK, port), timeout=scaled(timeout),
+                                             source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
             self.sock = client_tls_context().wrap_socket(self.sock, server_hostname="localhost")
