@@ -106,8 +106,14 @@ void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
       connection_reason_ = verdict.reason;
       connection_refusal_ = *verdict.reply;
     }
-    // After "220-" no other code may follow in the same reply: drop the client instead.
-    if (stage == smtp::Stage::Connect && banner_continued_) return beginClose();
+    // After "220-" no other code may follow in the same reply: a client that talked during
+    // the wait is dropped; any other refusal is given at RCPT, after a complete greeting.
+    if (stage == smtp::Stage::Connect && banner_continued_) {
+      if (facts_.pregreet) return beginClose();
+      rcpt_opinions_.push_back(
+          policy::Opinion{verdict.action, *verdict.reply, verdict.reason, true});
+      return completeStage({});
+    }
     return completeStage(smtp::StageResult{verdict.reply});
   }
   if (stage == smtp::Stage::Mail) return relayMail();

@@ -587,6 +587,23 @@ class RateLimitTest(ChecksTestCase):
             with self.client(gateway, "127.0.0.4") as c:
                 c.greet()
 
+    def test_refusal_after_a_220_continuation_comes_at_rcpt(self):
+        # With a greet wait, "220-" is out before the checks decide; no other code may follow
+        # it, so a refused but quiet client gets the whole greeting and the 421 at RCPT.
+        gateway = self.gateway_with({
+            "rate_limits": {"enabled": True, "connections_per_minute": 1},
+            "pregreet": {"enabled": True, "wait": 0.2}})
+        with self.client(gateway, "127.0.0.2") as c:
+            c.greet()
+        with self.client(gateway, "127.0.0.2") as c:
+            greeting = c.reply()
+            self.assertEqual(greeting.code, 220)
+            self.assertEqual(len(greeting.lines), 2, greeting)  # "220-..." then "220 ..."
+            c.ehlo("client.example")
+            c.expect(250, "MAIL FROM:<sender@example.org>")
+            self.assertEnhanced(c.command("RCPT TO:<rcpt@example.com>"), 421, "4.7.0")
+            self.assertTrue(c.is_closed())
+
 
 # ---------------------------------------------------------------------------------------------
 # A nameserver that never answers
