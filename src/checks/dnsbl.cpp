@@ -42,8 +42,9 @@ std::string codeList(std::vector<uint32_t> codes) {
 // What one zone's answer says, and the running total over the zones.
 struct Tally {
   std::vector<policy::Symbol> symbols;
-  double weight = 0;                 // summed weights of the listed zones
-  const Dnsbl::Zone* top = nullptr;  // the listed DNSBL zone of largest (positive) weight
+  double weight = 0;                    // summed weights of the listed zones
+  const Dnsbl::Zone* top = nullptr;     // the listed DNSBL zone of largest (positive) weight
+  const Dnsbl::Zone* failed = nullptr;  // a zone that did not answer
 };
 
 void countAnswer(const Dnsbl::Zone& zone, const std::vector<std::string>& records, Tally& tally) {
@@ -86,6 +87,7 @@ void countZone(const Dnsbl::Zone& zone, const dns::Result& result, double tempfa
     case Status::NoData:
       break;  // not listed
     default:
+      tally.failed = &zone;
       tally.symbols.push_back(
           {"DNSBL_TEMPFAIL", tempfail_score,
            "zone=" + zone.name + " status=" + std::string(dns::statusName(result.status))});
@@ -110,6 +112,14 @@ pipeline::CheckResult judge(const Dnsbl::Rules& rules, const std::string& ip,
         "dnsbl: DNSBL_LISTED " + zone + ", weight " + number(tally.weight) +
             " >= " + number(rules.reject_weight),
         rules.at_rcpt};
+  } else if (!rules.score_only && rules.tempfail_on_error && tally.failed != nullptr) {
+    out.opinion = policy::Opinion{
+        policy::Action::Tempfail,
+        // At connect only 421 (and closing) is a proper temporary refusal (RFC 5321 3.1).
+        smtp::makeReply(rules.at_rcpt ? 451 : 421, "4.4.3",
+                        "Temporary DNS failure checking your address, try again later",
+                        !rules.at_rcpt),
+        "dnsbl: DNSBL_TEMPFAIL " + tally.failed->name, rules.at_rcpt};
   }
   return out;
 }
@@ -176,6 +186,7 @@ Dnsbl::Dnsbl(const config::Dnsbl& settings) {
   rules->reject_weight = settings.reject_weight;
   rules->at_rcpt = settings.reject_at == config::RejectAt::Rcpt;
   rules->tempfail_score = settings.tempfail_score;
+  rules->tempfail_on_error = settings.tempfail_on_error;
   rules_ = std::move(rules);
 }
 

@@ -62,6 +62,7 @@ class Dnsbl final : public pipeline::Check {
     double reject_weight = 10;
     bool at_rcpt = true;
     double tempfail_score = 0;
+    bool tempfail_on_error = true;
   };
 
  private:

@@ -90,6 +90,7 @@ void readDnsbl(TableReader section, Dnsbl& dnsbl) {
   readPositive(section, "reject_weight", dnsbl.reject_weight);
   readRejectAt(section, dnsbl.reject_at);
   section.readDouble("tempfail_score", dnsbl.tempfail_score);
+  section.readBool("tempfail_on_error", dnsbl.tempfail_on_error);
   std::set<std::string> seen;
   std::vector<DnsblZone> zones;
   const bool present = section.readTableArray(

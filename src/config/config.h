@@ -119,6 +119,9 @@ struct Dnsbl {
   double reject_weight = 10;  // total weight at which the client is refused (554 5.7.1)
   RejectAt reject_at = RejectAt::Rcpt;
   double tempfail_score = 0;  // per zone that did not answer
+  // A zone that did not answer defers the client (451 4.4.3, at reject_at) rather than letting
+  // it pass unchecked; false: the DNSBL_TEMPFAIL symbol alone.
+  bool tempfail_on_error = true;
   std::vector<DnsblZone> zones;
 };
 

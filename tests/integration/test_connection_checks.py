@@ -633,23 +633,19 @@ class BlackHoleTest(ChecksTestCase):
             "dns": dns_config(self.hole.address, timeout=1, retries=0),
             "dnsbl": {"enabled": True, "zones": self.ZONES[:2], "reject_at": "connect"},
             "fcrdns": {"enabled": True}})
+        # By default a zone that did not answer defers the client: never a pass unchecked,
+        # never a permanent refusal. At connect that is 421 and the connection closes.
         with self.client(gateway, "127.0.0.2") as c:
             started = time.monotonic()
             greeting = c.reply()
             waited = time.monotonic() - started
-            self.assertEqual(greeting.code, 220, greeting)
-            c.ehlo()
-            c.expect(250, "MAIL FROM:<sender@example.org>")
-            c.expect(250, "RCPT TO:<rcpt@example.com>")
-            c.expect(354, "DATA")
-            c.send(h.dot_stuff(h.message_bytes("blackhole@test")))
-            c.expect(250)
-            c.expect(221, "QUIT")
-        print("\nblack hole: greeting after %.3f s (dns timeout 1 s, retries 0)" % waited)
+            self.assertEnhanced(greeting, 421, "4.4.3")
+            self.assertTrue(c.is_closed())
+        print("\nblack hole: refusal after %.3f s (dns timeout 1 s, retries 0)" % waited)
         self.assertGreaterEqual(waited, 0.95)
         self.assertLess(waited, h.scaled(2.5))
         d = self.from_ip(gateway, "127.0.0.2")
-        self.assertEqual(d["action"], "accept", d)
+        self.assertEqual(d["action"], "tempfail", d)
         self.assertEqual([s["detail"] for s in symbols(d, "DNSBL_TEMPFAIL")],
                          ["zone=dnsbl.test status=timeout", "zone=errors.test status=timeout"])
         self.assertEqual(symbols(d, "RDNS_TEMPFAIL")[0]["detail"],
@@ -658,6 +654,25 @@ class BlackHoleTest(ChecksTestCase):
         self.assertEqual(sorted(set(self.hole.names())),
                          ["2.0.0.127.dnsbl.test", "2.0.0.127.errors.test",
                           "2.0.0.127.in-addr.arpa"])
+
+        # tempfail_on_error = false: the symbols alone, the message is delivered
+        gateway.config.update({"dnsbl": {"tempfail_on_error": False}})
+        mark = len(gateway.stderr())
+        gateway.signal(signal.SIGHUP)
+        self.assertTrue(gateway.wait_stderr("configuration reloaded", start=mark))
+        time.sleep(0.1)
+        with self.client(gateway, "127.0.0.4") as c:
+            self.assertEqual(c.reply().code, 220)
+            c.ehlo()
+            c.expect(250, "MAIL FROM:<sender@example.org>")
+            c.expect(250, "RCPT TO:<rcpt@example.com>")
+            c.expect(354, "DATA")
+            c.send(h.dot_stuff(h.message_bytes("blackhole@test")))
+            c.expect(250)
+            c.expect(221, "QUIT")
+        d = self.from_ip(gateway, "127.0.0.4")
+        self.assertEqual(d["action"], "accept", d)
+        self.assertEqual(len(symbols(d, "DNSBL_TEMPFAIL")), 2)
 
         # FCrDNS told to refuse: a DNS timeout is a temporary refusal, never a permanent one
         gateway.config.update({"fcrdns": {"reject": True}})

@@ -315,6 +315,16 @@ TEST_F(DnsblTest, NoZonesOrNoAddressAnswerInline) {
   EXPECT_EQ(calls, 2);
 }
 
+// A zone that did not answer defers the client (tempfail_on_error, the default): 451, never 5xx.
+void expectDeferred(const CheckResult& result, const std::string& zone) {
+  ASSERT_TRUE(result.opinion);
+  EXPECT_EQ(result.opinion->action, policy::Action::Tempfail);
+  EXPECT_EQ(result.opinion->reply.code, 451);
+  EXPECT_EQ(result.opinion->reply.enhanced, "4.4.3");
+  EXPECT_EQ(result.opinion->reason, "dnsbl: DNSBL_TEMPFAIL " + zone);
+  EXPECT_TRUE(result.opinion->at_rcpt);
+}
+
 TEST_F(DnsblTest, NoResolverTempfailsEveryZone) {
   Dnsbl check(settings({zone("dnsbl.test", 10), zone("two.test", 10)}));
   auto ctx = context("127.0.0.2");
@@ -326,7 +336,7 @@ TEST_F(DnsblTest, NoResolverTempfailsEveryZone) {
   EXPECT_EQ(symbols(result),
             (std::vector<Sym>{{"DNSBL_TEMPFAIL", 0, "zone=dnsbl.test status=local_error"},
                               {"DNSBL_TEMPFAIL", 0, "zone=two.test status=local_error"}}));
-  EXPECT_FALSE(result.opinion);
+  expectDeferred(result, "two.test");
 }
 
 TEST_F(DnsblTest, RefusedZoneTempfailsBesideAListing) {
@@ -346,10 +356,18 @@ TEST_F(DnsblTest, ServFailTempfails) {
     server.send(dns::test::replyTo(query, kServFail, {}), from, length);
   });
   resolver_ = makeResolver(failing.address(), milliseconds(1000), 1);
-  auto result = run(settings({zone("dnsbl.test", 10)}, 0), "127.0.0.2");
+  auto config = settings({zone("dnsbl.test", 10)}, 0);
+  auto result = run(config, "127.0.0.2");
   EXPECT_EQ(symbols(result),
             (std::vector<Sym>{{"DNSBL_TEMPFAIL", 0, "zone=dnsbl.test status=servfail"}}));
-  EXPECT_FALSE(result.opinion) << "never a permanent reject";
+  expectDeferred(result, "dnsbl.test");  // never a permanent reject
+  config.tempfail_on_error = false;
+  result = run(config, "127.0.0.2");
+  EXPECT_EQ(symbols(result).size(), 1u);
+  EXPECT_FALSE(result.opinion) << "the symbol alone";
+  config.tempfail_on_error = true;
+  config.score_only = true;
+  EXPECT_FALSE(run(config, "127.0.0.2").opinion);
 }
 
 // Reads the queries and never answers.
@@ -369,7 +387,7 @@ TEST_F(DnsblTest, BlackHoleEndsAtTheDeadlineWithTempfail) {
             (std::vector<Sym>{{"DNSBL_TEMPFAIL", 0.5, "zone=dnsbl.test status=timeout"},
                               {"DNSBL_TEMPFAIL", 0.5, "zone=two.test status=timeout"},
                               {"DNSBL_TEMPFAIL", 0.5, "zone=wl.test status=timeout"}}));
-  EXPECT_FALSE(result.opinion);
+  expectDeferred(result, "wl.test");
   EXPECT_GE(elapsed, milliseconds(250));
   EXPECT_LT(elapsed, milliseconds(850)) << "the zones are asked in parallel";
   EXPECT_EQ(hole.received(), 3);
