@@ -1,10 +1,8 @@
 // Return-code filters of DNSBL/DNSWL zones: which A answers of a zone count as a listing
 // (postscreen's "zone=127.0.0.[2..11]", in TOML as strings).
 //
-// Pattern syntax: four dot-separated octets, each either a number "N" (0..255) or a bracketed
-// list "[...]" of numbers and ranges "N..M" separated by ';':
-//   "127.0.0.2"   "127.0.0.[2..11]"   "127.0.0.[2;4;8]"   "127.0.[0..1].[2;4..7]"
-// A code matches the filter when it matches any of its patterns. No spaces, no leading '+'.
+// Pattern syntax: config/dnsbl_code.h (one parser for the config and the check). A code
+// matches the filter when it matches any of its patterns.
 //
 // The filter only says which codes a zone's operator wants counted; the DNSBL check still never
 // counts answers outside 127.0.0.0/8 or error answers (127.255.255.0/24), whatever the filter.
@@ -18,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/dnsbl_code.h"
 
 namespace spamgate::checks {
 
@@ -33,9 +33,7 @@ class CodeFilter {
   bool matches(uint32_t code) const;
 
  private:
-  using Pattern = std::array<std::bitset<256>, 4>;  // the values allowed for each octet
-  static Pattern parsePattern(std::string_view text);
-  std::vector<Pattern> patterns_;
+  std::vector<config::DnsblCodePattern> patterns_;
 };
 
 // A DNSBL answer (dotted-quad IPv4) in host order; empty for anything else.

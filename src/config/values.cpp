@@ -7,6 +7,8 @@
 #include <charconv>
 #include <string>
 
+#include "config/dnsbl_code.h"
+
 namespace spamgate::config::detail {
 namespace {
 
@@ -34,75 +36,6 @@ bool isControl(char c) {
   const auto u = static_cast<unsigned char>(c);
   return u < 0x20 || u == 0x7f;
 }
-
-constexpr std::size_t kOctets = 4;
-
-// A DNSBL code filter, postscreen's syntax (the same language as checks::CodeFilter, which
-// matches answers at run time): a cursor over the text; errors name the octet (1-4).
-class CodeParser {
- public:
-  explicit CodeParser(std::string_view text) : text_(text) {}
-
-  void run() {
-    if (text_.empty()) throw ValueError("must not be empty");
-    for (octet_ = 1; octet_ <= kOctets; ++octet_) {
-      if (octet_ > 1 && !accept('.')) fourOctets();
-      if (accept('[')) {
-        readList();
-      } else {
-        readNumber("a number 0-255 or [...]");
-      }
-    }
-    if (pos_ != text_.size()) fourOctets();
-  }
-
- private:
-  // "N;M..K;...]" after the '['.
-  void readList() {
-    do {
-      const unsigned low = readNumber("a number 0-255 inside [...]");
-      if (accept('.')) {
-        if (!accept('.')) fail("expected \"..\" in a range, as in [2..11]");
-        const unsigned high = readNumber("a number 0-255 after \"..\"");
-        if (high < low) {
-          fail("range " + std::to_string(low) + ".." + std::to_string(high) + " is reversed");
-        }
-      }
-    } while (accept(';'));
-    if (!accept(']')) fail(pos_ == text_.size() ? "missing ']'" : "expected ';' or ']'");
-  }
-
-  unsigned readNumber(std::string_view expected) {
-    const std::size_t start = pos_;
-    unsigned value = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      if (pos_ - start == 3) fail("number longer than 3 digits");
-      value = value * 10 + static_cast<unsigned>(text_[pos_++] - '0');
-    }
-    if (pos_ == start) fail("expected " + std::string(expected));
-    if (value > 255) fail(std::to_string(value) + " is above 255");
-    return value;
-  }
-
-  bool accept(char c) {
-    if (pos_ >= text_.size() || text_[pos_] != c) return false;
-    ++pos_;
-    return true;
-  }
-
-  [[noreturn]] void fail(const std::string& reason) const {
-    throw ValueError("octet " + std::to_string(octet_) + ": " + reason);
-  }
-
-  [[noreturn]] static void fourOctets() {
-    throw ValueError(
-        "expected four octets separated by '.', as in \"127.0.0.2\" or \"127.0.0.[2..11]\"");
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-  std::size_t octet_ = 1;
-};
 
 }  // namespace
 
@@ -170,7 +103,7 @@ std::string parseDnsZone(std::string_view text) {
 }
 
 void checkDnsblCode(std::string_view text) {
-  CodeParser(text).run();
+  parseDnsblCodePattern(text);
 }
 
 void checkHostname(std::string_view name) {

@@ -28,9 +28,7 @@ Endpoint parseNameserver(std::string_view text);
 // enough that the IPv6 query name (32 nibble labels + zone) stays within 253 octets.
 std::string parseDnsZone(std::string_view text);
 
-// A DNSBL reply-code filter, postscreen style: "a.b.c.d", each octet N or [...] holding
-// ';'-separated N and N..M items ("127.0.0.[2..11]", "127.0.[0;1].[2;4..6]"). Syntax only:
-// checks::CodeFilter matches answers with the same grammar at run time.
+// A DNSBL reply-code filter (config/dnsbl_code.h), checked for syntax only.
 void checkDnsblCode(std::string_view text);
 
 // A DNS name by RFC 1123 syntax. It ends up in SMTP replies and EHLO, so anything that could

@@ -86,21 +86,15 @@ TEST(DnsblCodes, AnyOfSeveralPatterns) {
   EXPECT_FALSE(filter.matches(code("127.0.0.4")));
 }
 
+// The grammar's own errors are tested with the config (tests/unit/config); here: a bad
+// pattern is refused with its text, a good one is not.
 TEST(DnsblCodes, Errors) {
-  EXPECT_EQ(parseError("127.0.0"), "dnsbl code '127.0.0': expected '.'");
-  EXPECT_EQ(parseError("127.0.0.256"), "dnsbl code '127.0.0.256': number over 255");
-  EXPECT_EQ(parseError("127.0.0.[3..2]"), "dnsbl code '127.0.0.[3..2]': empty range");
-  EXPECT_EQ(parseError("127.0.0.[]"), "dnsbl code '127.0.0.[]': expected a number 0..255");
-  EXPECT_EQ(parseError("127.0.0.[2"), "dnsbl code '127.0.0.[2': expected ']'");
-  EXPECT_EQ(parseError("127.0.0.[2;;3]"), "dnsbl code '127.0.0.[2;;3]': expected a number 0..255");
-  EXPECT_EQ(parseError("127.0.0.2."), "dnsbl code '127.0.0.2.': trailing characters");
-  EXPECT_EQ(parseError("127.0.0.2 "), "dnsbl code '127.0.0.2 ': trailing characters");
-  EXPECT_EQ(parseError(" 127.0.0.2"), "dnsbl code ' 127.0.0.2': expected a number 0..255");
-  EXPECT_EQ(parseError("127.0.0.+2"), "dnsbl code '127.0.0.+2': expected a number 0..255");
-  EXPECT_EQ(parseError("127.0.0.0002"), "dnsbl code '127.0.0.0002': expected a number 0..255");
-  EXPECT_EQ(parseError("127.0.0.[1...3]"),
-            "dnsbl code '127.0.0.[1...3]': expected a number 0..255");
-  EXPECT_EQ(parseError(""), "dnsbl code '': expected a number 0..255");
+  for (const std::string bad :
+       {"127.0.0", "127.0.0.256", "127.0.0.[3..2]", "127.0.0.[]", "127.0.0.[2", "127.0.0.[2;;3]",
+        "127.0.0.2.", "127.0.0.2 ", " 127.0.0.2", "127.0.0.+2", "127.0.0.0002", "127.0.0.[1...3]",
+        ""}) {
+    EXPECT_EQ(parseError(bad).rfind("dnsbl code '" + bad + "': ", 0), 0u) << parseError(bad);
+  }
   EXPECT_EQ(parseError("127.0.0.2"), "no error");
 }
 

@@ -469,7 +469,7 @@ TEST(DnsblConfig, BadZonesAndCodesThrow) {
     return "no error";
   };
   EXPECT_EQ(error(zone("dnsbl.test", 1, {"127.0.0.[9..2]"})),
-            "dnsbl code '127.0.0.[9..2]': empty range");
+            "dnsbl code '127.0.0.[9..2]': octet 4: range 9..2 is reversed");
   EXPECT_EQ(error(zone("", 1)), "dnsbl zone '': not a usable DNS name");
   EXPECT_EQ(error(zone("a..b", 1)), "dnsbl zone 'a..b': not a usable DNS name");
   EXPECT_EQ(error(zone("bad zone", 1)), "dnsbl zone 'bad zone': not a usable DNS name");
