@@ -12,15 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "support/event_loop.h"
+
 struct event;
 struct event_base;
 
 namespace spamgate::dns::test {
 
-// Runs `base` until `done()` or `limit`; returns done().
-bool runUntil(event_base* base, const std::function<bool()>& done,
-              std::chrono::milliseconds limit = std::chrono::milliseconds(10000));
-void runFor(event_base* base, std::chrono::milliseconds duration);
+using spamgate::test::runFor;
+using spamgate::test::runUntil;
 
 // A 127.0.0.1 port free for both UDP and TCP just now.
 uint16_t freePort();

@@ -14,17 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/event_loop.h"
+
 struct event_base;
 struct ssl_st;
 struct ssl_ctx_st;
 
 namespace spamgate::relay::test {
 
-// Runs `base` until `done()` is true or `limit` passes; returns done().
-bool runUntil(event_base* base, const std::function<bool()>& done,
-              std::chrono::milliseconds limit = std::chrono::milliseconds(10000));
-// Runs `base` for `duration` (to see that nothing more happens).
-void runFor(event_base* base, std::chrono::milliseconds duration);
+using spamgate::test::runFor;
+using spamgate::test::runUntil;
 
 // A loopback port with nothing listening on it (bound, then closed).
 uint16_t freePort();
