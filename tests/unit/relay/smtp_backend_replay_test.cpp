@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "capture.h"
 #include "relay/smtp_backend.h"
 #include "test_servers.h"
 
@@ -17,19 +18,9 @@ using std::chrono::milliseconds;
 using test::Peer;
 using test::ScriptServer;
 
-struct Result {
-  int calls = 0;
-  Outcome outcome;
-};
-
-Callback capture(Result& result) {
-  return [&result](Outcome outcome) {
-    ++result.calls;
-    result.outcome = std::move(outcome);
-  };
-}
-
-const ClientInfo kClient{"192.0.2.7", 40000, "client.example", "c.example", true};
+using test::capture;
+using test::kClient;
+using test::Result;
 const std::string kMessage = "Subject: test\r\n\r\nhello\r\n";
 const char* kCaps = "250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n";
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "capture.h"
 #include "net/worker_pool.h"
 #include "relay/relay.h"
 #include "test_servers.h"
@@ -17,19 +18,9 @@ using std::chrono::milliseconds;
 using test::Peer;
 using test::ScriptServer;
 
-struct Result {
-  int calls = 0;
-  Outcome outcome;
-};
-
-Callback capture(Result& result) {
-  return [&result](Outcome outcome) {
-    ++result.calls;
-    result.outcome = std::move(outcome);
-  };
-}
-
-const ClientInfo kClient{"192.0.2.7", 40000, "client.example", "c.example", true};
+using test::capture;
+using test::kClient;
+using test::Result;
 const std::string kMessage = "Subject: test\r\n\r\nhello\r\n.leading dot\r\n..two\r\nend\r\n";
 
 // Greets and answers EHLO; returns false when the client did not say EHLO.
