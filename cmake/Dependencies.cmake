@@ -6,6 +6,15 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_openssl libevent_pthreads)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
+pkg_check_modules(OPENDKIM REQUIRED IMPORTED_TARGET opendkim)
+pkg_check_modules(LIBPSL REQUIRED IMPORTED_TARGET libpsl)
+# libspf2 ships no pkg-config file.
+find_path(SPF2_INCLUDE_DIR spf2/spf.h REQUIRED)
+find_library(SPF2_LIBRARY spf2 REQUIRED)
+add_library(spf2 UNKNOWN IMPORTED)
+set_target_properties(spf2 PROPERTIES IMPORTED_LOCATION "${SPF2_LIBRARY}"
+                                      INTERFACE_INCLUDE_DIRECTORIES "${SPF2_INCLUDE_DIR}")
 if(BUILD_TESTING)
   find_package(GTest REQUIRED)
+  pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)  # the RFC 7208 suite
 endif()

@@ -9,10 +9,12 @@ packages=(
   # libraries
   libevent-dev libssl-dev libtomlplusplus-dev libcli11-dev
   libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
+  libpsl-dev publicsuffix  # DMARC organizational domains from Debian's Public Suffix List
   # tests
   googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
   nsd  # a real nameserver on loopback for the resolver tests (they start their own)
   time util-linux
+  opendkim-tools libyaml-cpp-dev  # DKIM signing in end-to-end tests; the SPF suite's YAML
   # Postfix only for smtp-sink and smtp-source (see below)
   postfix
 )

@@ -135,6 +135,49 @@ void readRateLimits(TableReader section, RateLimits& limits) {
   section.finish();
 }
 
+constexpr std::pair<std::string_view, FailAction> kFailAction[] = {{"reject", FailAction::Reject},
+                                                                   {"score", FailAction::Score}};
+constexpr std::pair<std::string_view, SpfRejectAt> kSpfRejectAt[] = {{"mail", SpfRejectAt::Mail},
+                                                                     {"rcpt", SpfRejectAt::Rcpt}};
+
+void readSpf(TableReader section, Spf& spf) {
+  section.readBool("enabled", spf.enabled);
+  section.readEnum("fail_action", spf.fail_action, EnumNames<FailAction>(kFailAction));
+  section.readEnum("permerror_action", spf.permerror_action, EnumNames<FailAction>(kFailAction));
+  section.readBool("tempfail_on_error", spf.tempfail_on_error);
+  section.readEnum("reject_at", spf.reject_at, EnumNames<SpfRejectAt>(kSpfRejectAt));
+  section.readDouble("pass_score", spf.pass_score);
+  section.readDouble("fail_score", spf.fail_score);
+  section.readDouble("softfail_score", spf.softfail_score);
+  section.readDouble("neutral_score", spf.neutral_score);
+  section.readDouble("none_score", spf.none_score);
+  section.readDouble("temperror_score", spf.temperror_score);
+  section.readDouble("permerror_score", spf.permerror_score);
+  section.finish();
+}
+
+void readDkim(TableReader section, Dkim& dkim) {
+  section.readBool("enabled", dkim.enabled);
+  section.readUnsigned("min_key_bits", dkim.min_key_bits, 512, 16384);
+  section.readUnsigned("max_signatures", dkim.max_signatures, 1, 100);
+  section.readDouble("pass_score", dkim.pass_score);
+  section.readDouble("fail_score", dkim.fail_score);
+  section.readDouble("temperror_score", dkim.temperror_score);
+  section.readDouble("permerror_score", dkim.permerror_score);
+  section.finish();
+}
+
+void readDmarc(TableReader section, Dmarc& dmarc) {
+  section.readBool("enabled", dmarc.enabled);
+  section.readEnum("reject_action", dmarc.reject_action, EnumNames<FailAction>(kFailAction));
+  section.readDouble("reject_score", dmarc.reject_score);
+  section.readDouble("quarantine_score", dmarc.quarantine_score);
+  section.readDouble("none_fail_score", dmarc.none_fail_score);
+  section.readDouble("missing_from_score", dmarc.missing_from_score);
+  section.readDouble("multiple_from_score", dmarc.multiple_from_score);
+  section.finish();
+}
+
 void addFiles(const toml::table& root, std::string_view key, std::vector<FileKey>& out) {
   const toml::array* array = toml::at_path(root, key).as_array();
   if (array == nullptr) return;
@@ -155,6 +198,9 @@ void readCheckSections(TableReader& root, Config& config) {
   readHelo(root.table("helo"), config.helo);
   readPregreet(root.table("pregreet"), config.pregreet);
   readRateLimits(root.table("rate_limits"), config.rate_limits);
+  readSpf(root.table("spf"), config.spf);
+  readDkim(root.table("dkim"), config.dkim);
+  readDmarc(root.table("dmarc"), config.dmarc);
 }
 
 std::vector<FileKey> checkSectionFiles(const toml::table& root, const Config& config) {

@@ -1,5 +1,6 @@
 // Readers for the connection-stage check sections: [dns], [lists], [dnsbl] (with its
-// [[dnsbl.zones]]), [fcrdns], [helo], [pregreet], [rate_limits]. Internal to the config module.
+// [[dnsbl.zones]]), [fcrdns], [helo], [pregreet], [rate_limits], and sender authentication: [spf],
+// [dkim], [dmarc]. Internal to the config module.
 #pragma once
 
 #include <toml++/toml.h>

@@ -66,6 +66,7 @@ Config embeddedDefaults() {
   config.server.listen.push_back(Endpoint{"127.0.0.1", 2525});
   config.backend.maildir = "var/maildir";
   config.backend.helo_name = config.server.hostname;
+  config.server.authserv_id = config.server.hostname;
   config.log.decisions = "var/decisions.jsonl";
   return config;
 }
@@ -97,6 +98,10 @@ void readServer(TableReader section, Server& server) {
   section.readString("hostname", [&](const std::string& name) {
     detail::checkHostname(name);
     server.hostname = name;
+  });
+  section.readString("authserv_id", [&](const std::string& id) {
+    detail::checkHostname(id);
+    server.authserv_id = id;
   });
   std::set<std::string> seen;
   readEndpoints(section, "listen", server.listen, seen);
@@ -232,6 +237,7 @@ Config build(const toml::table& root, const std::string& origin) {
   Config config = embeddedDefaults();
   config.source = origin;
   config.backend.helo_name.clear();  // filled from the parsed hostname unless set
+  config.server.authserv_id.clear();
   TableReader reader(&root, "", origin);
   readServer(reader.table("server"), config.server);
   readTls(reader.table("tls"), config.tls);
@@ -243,6 +249,7 @@ Config build(const toml::table& root, const std::string& origin) {
   reader.finish();
   checkCrossSection(root, config, origin);
   if (config.backend.helo_name.empty()) config.backend.helo_name = config.server.hostname;
+  if (config.server.authserv_id.empty()) config.server.authserv_id = config.server.hostname;
   return config;
 }
 

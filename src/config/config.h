@@ -50,6 +50,7 @@ struct Server {
   unsigned max_unknown_commands = 5;   // unrecognised verbs before 421 and close
   BareLinefeed bare_linefeed = BareLinefeed::Normalize;
   std::string banner = "ESMTP spamgate";
+  std::string authserv_id;  // Authentication-Results (RFC 8601); default: hostname
   Timeouts timeouts;
 };
 
@@ -158,6 +159,48 @@ struct RateLimits {
   unsigned recipients_per_minute = 0;   // per client IP: 450 4.7.1
 };
 
+// What a failed authentication check does: refuse (with its RFC 7372 code) or add its score.
+enum class FailAction { Reject, Score };
+enum class SpfRejectAt { Mail, Rcpt };
+
+// SPF (RFC 7208) of MAIL FROM, or of the HELO name for the null sender.
+struct Spf {
+  bool enabled = true;
+  FailAction fail_action = FailAction::Reject;      // fail: 550 5.7.23
+  FailAction permerror_action = FailAction::Score;  // permerror: 550 5.7.24
+  bool tempfail_on_error = true;                    // temperror: 451 4.4.3; false: score only
+  SpfRejectAt reject_at = SpfRejectAt::Mail;        // where a refusal is given
+  double pass_score = 0;
+  double fail_score = 5;
+  double softfail_score = 2;
+  double neutral_score = 0;
+  double none_score = 0;
+  double temperror_score = 0;
+  double permerror_score = 1;
+};
+
+// DKIM (RFC 6376, RFC 8301, RFC 8463) signatures, verified at end of data.
+struct Dkim {
+  bool enabled = true;
+  unsigned min_key_bits = 1024;  // shorter RSA keys fail (RFC 8301 section 3.2)
+  unsigned max_signatures = 10;  // verified per message; the rest are ignored
+  double pass_score = 0;
+  double fail_score = 1;  // a signature that fails (none passing)
+  double temperror_score = 0;
+  double permerror_score = 0.5;
+};
+
+// DMARC (RFC 7489): the From domain's policy against aligned SPF and DKIM results.
+struct Dmarc {
+  bool enabled = true;
+  FailAction reject_action = FailAction::Reject;  // p=reject failing: 550 5.7.1
+  double reject_score = 10;                       // p=reject failing, when reject_action = "score"
+  double quarantine_score = 5;                    // p=quarantine failing: the message is tagged
+  double none_fail_score = 1;                     // p=none failing
+  double missing_from_score = 3;
+  double multiple_from_score = 5;
+};
+
 struct Config {
   std::string source;  // the file it came from ("" for embedded defaults)
   Server server;
@@ -173,6 +216,9 @@ struct Config {
   Helo helo;
   Pregreet pregreet;
   RateLimits rate_limits;
+  Spf spf;
+  Dkim dkim;
+  Dmarc dmarc;
 };
 
 using Snapshot = std::shared_ptr<const Config>;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/results.h"
 #include "policy/verdict.h"
 #include "smtp/server_session.h"
 
@@ -36,7 +37,13 @@ struct SessionFacts {
   bool allowlisted = false;   // lists: the client skips the reputation checks
   bool pregreet = false;      // the client sent bytes before the greeting was complete
   std::string verified_name;  // the forward-confirmed reverse DNS name, "" if none
+  auth::AuthFacts auth;       // SPF, DKIM, DMARC of the current transaction (reset at MAIL)
 };
+
+// Runs `work` off the event loop (it may block), then `done` on the loop; false when the
+// queue is full (the caller answers with a tempfail rather than waiting). `done` runs even if
+// the asking check was cancelled: it must hold a weak token to its owner.
+using Offload = std::function<bool(std::function<void()> work, std::function<void()> done)>;
 
 // What a check may see of the session. Valid only during Check::start(): a check that answers
 // later copies what it needs. Pointers are null where the stage has no such thing.
@@ -57,6 +64,7 @@ struct Context {
   // The worker's event loop, for checks that wait (pregreet's timer). Like `facts`, it
   // outlives every pending check of the session; a check's timers live on this loop only.
   event_base* loop = nullptr;
+  Offload offload;  // outlives every pending check, as `loop`
 };
 
 struct CheckResult {
@@ -76,6 +84,9 @@ class Check {
   virtual ~Check() = default;
   virtual std::string_view name() const = 0;
   virtual bool runsAt(Stage stage) const = 0;
+  // Checks of a stage start by order: those of a higher order once every check of the lower
+  // orders has answered, so they see the facts those recorded (DMARC after DKIM).
+  virtual int order() const { return 0; }
   virtual std::unique_ptr<PendingCheck> start(Stage stage, const Context& context,
                                               CheckDone done) = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <event2/event.h>
 
+#include <algorithm>
+
 namespace spamgate::pipeline {
 
 namespace {
@@ -14,28 +16,26 @@ class Run final : public StageRun {
       : done_(std::move(done)), timer_(evtimer_new(base, &Run::onDeadline, this)) {}
   ~Run() override { event_free(timer_); }
 
-  // Starts every check; returns false if all of them answered inline (done_ already ran).
+  // Starts the checks of the lowest order; returns false if all checks answered inline (done_
+  // already ran).
   bool begin(const Checks& checks, Stage stage, const Context& context,
              std::chrono::milliseconds deadline) {
     for (const auto& check : checks) {
-      if (!check->runsAt(stage)) continue;
-      slots_.push_back(Slot{check, {}, Clock::now(), false});
+      if (check->runsAt(stage)) slots_.push_back(Slot{check, {}, {}, false, false});
     }
+    std::stable_sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) {
+      return a.check->order() < b.check->order();
+    });
     outcome_.records.resize(slots_.size());
     alive_ = std::make_shared<bool>(true);
-    for (std::size_t i = 0; i < slots_.size() && !finished_; ++i) {
-      std::weak_ptr<bool> alive = alive_;
-      slots_[i].handle = slots_[i].check->start(stage, context, [this, i, alive](CheckResult r) {
-        if (!alive.expired()) onResult(i, std::move(r));
-      });
-    }
-    if (remaining() == 0) {
-      finish();
-      return false;
-    }
+    stage_ = stage;
+    context_ = context;
+    startNextOrder();
+    if (finished_) return false;
     const auto tv = timeval{static_cast<time_t>(deadline.count() / 1000),
                             static_cast<suseconds_t>((deadline.count() % 1000) * 1000)};
     evtimer_add(timer_, &tv);
+    begun_ = true;
     return true;
   }
 
@@ -44,8 +44,44 @@ class Run final : public StageRun {
     std::shared_ptr<Check> check;
     std::unique_ptr<PendingCheck> handle;
     Clock::time_point started;
+    bool started_yet;
     bool answered;
   };
+
+  // Starts the checks of the next order, and the order after that while every check started
+  // answered inline; finishes once all have answered (which may destroy this: return at once).
+  void startNextOrder() {
+    while (!startedPending()) {
+      if (remaining() == 0) return finish();
+      const int order = nextOrder();
+      starting_ = true;
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        auto& slot = slots_[i];
+        if (slot.started_yet || slot.check->order() != order) continue;
+        slot.started_yet = true;
+        slot.started = Clock::now();
+        std::weak_ptr<bool> alive = alive_;
+        slot.handle = slot.check->start(stage_, context_, [this, i, alive](CheckResult r) {
+          if (!alive.expired()) onResult(i, std::move(r));
+        });
+      }
+      starting_ = false;
+    }
+  }
+
+  int nextOrder() const {
+    for (const auto& slot : slots_) {
+      if (!slot.started_yet) return slot.check->order();
+    }
+    return 0;
+  }
+
+  bool startedPending() const {
+    for (const auto& slot : slots_) {
+      if (slot.started_yet && !slot.answered) return true;
+    }
+    return false;
+  }
 
   std::size_t remaining() const {
     std::size_t n = 0;
@@ -61,10 +97,8 @@ class Run final : public StageRun {
     outcome_.records[i] = CheckRecord{
         std::string(slot.check->name()), std::move(result),
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - slot.started), false};
-    if (remaining() == 0 && begun()) finish();
+    if (begun_ && !starting_ && !startedPending()) startNextOrder();
   }
-
-  bool begun() const { return evtimer_pending(timer_, nullptr) != 0; }
 
   static void onDeadline(evutil_socket_t, short, void* self) {
     auto* run = static_cast<Run*>(self);
@@ -77,9 +111,10 @@ class Run final : public StageRun {
       policy::Opinion opinion{policy::Action::Tempfail,
                               smtp::makeReply(451, "4.4.3", "Temporary failure, try again later"),
                               name + ": CHECK_TIMEOUT"};
-      run->outcome_.records[i] = CheckRecord{
-          name, CheckResult{{policy::Symbol{"CHECK_TIMEOUT", 0, name}}, opinion},
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - slot.started), true};
+      const auto waited = slot.started_yet ? Clock::now() - slot.started : Clock::duration{};
+      run->outcome_.records[i] =
+          CheckRecord{name, CheckResult{{policy::Symbol{"CHECK_TIMEOUT", 0, name}}, opinion},
+                      std::chrono::duration_cast<std::chrono::microseconds>(waited), true};
     }
     run->finish();
   }
@@ -97,6 +132,10 @@ class Run final : public StageRun {
   std::vector<Slot> slots_;
   StageOutcome outcome_;
   std::shared_ptr<bool> alive_;
+  Stage stage_ = Stage::Connect;
+  Context context_;  // a copy: the checks of a later order start after begin() returned
+  bool begun_ = false;
+  bool starting_ = false;
   bool finished_ = false;
 };
 

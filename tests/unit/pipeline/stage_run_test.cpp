@@ -58,6 +58,7 @@ class FakeCheck final : public Check {
         stages_(std::move(stages)) {}
 
   std::string_view name() const override { return name_; }
+  int order() const override { return order_; }
   bool runsAt(Stage stage) const override {
     for (auto s : stages_) {
       if (s == stage) return true;
@@ -66,6 +67,7 @@ class FakeCheck final : public Check {
   }
   std::unique_ptr<PendingCheck> start(Stage, const Context& context, CheckDone done) override {
     ++probe.starts;
+    started_at = Clock::now();
     seen_ip = context.client_ip;
     if (delay_ && *delay_ == 0ms) {
       ++probe.answers;
@@ -77,6 +79,8 @@ class FakeCheck final : public Check {
 
   Probe probe;
   std::string seen_ip;
+  int order_ = 0;
+  Clock::time_point started_at;
 
  private:
   class Pending final : public PendingCheck {
@@ -386,6 +390,69 @@ TEST_F(SelfDestroyTest, DoneResettingANullRunWhenAllInline) {
   startOwned(1000ms);
   EXPECT_EQ(done_calls_, 1);
   EXPECT_EQ(run_, nullptr);
+}
+
+}  // namespace
+}  // namespace spamgate::pipeline
+
+namespace spamgate::pipeline {
+namespace {
+
+TEST_F(StageRunTest, LaterOrderStartsOnceTheEarlierOrderHasAnswered) {
+  auto late = add("late", 0ms, resultWith("LATE", 1));
+  late->order_ = 1;
+  auto early = add("early", 50ms, resultWith("EARLY", 2));
+  auto run = start(5000ms);
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(late->probe.starts, 0) << "must wait for the early check";
+  runLoop();
+  ASSERT_EQ(done_calls_, 1);
+  EXPECT_EQ(late->probe.starts, 1);
+  EXPECT_GE(late->started_at - early->started_at, 50ms - kSlack);
+  EXPECT_EQ(late->seen_ip, "192.0.2.7") << "the later order sees the same context";
+  ASSERT_EQ(outcome_->records.size(), 2u);
+  EXPECT_EQ(outcome_->records[0].check, "early");
+  EXPECT_EQ(outcome_->records[1].check, "late");
+}
+
+TEST_F(StageRunTest, OrdersAnsweringInlineChainWithoutTheLoop) {
+  auto second = add("second", 0ms, resultWith("SECOND", 1));
+  second->order_ = 2;
+  auto first = add("first", 0ms, resultWith("FIRST", 1));
+  first->order_ = 1;
+  auto zeroth = add("zeroth", 0ms, resultWith("ZEROTH", 1));
+  auto run = start(5000ms);
+  EXPECT_EQ(run, nullptr);
+  ASSERT_EQ(done_calls_, 1);
+  ASSERT_EQ(outcome_->records.size(), 3u);
+  EXPECT_EQ(outcome_->records[0].check, "zeroth");
+  EXPECT_EQ(outcome_->records[2].check, "second");
+}
+
+TEST_F(StageRunTest, AnInlineLaterOrderAfterAnAsyncOneFinishesOnce) {
+  auto early = add("early", 10ms, resultWith("EARLY", 1));
+  auto late = add("late", 0ms, resultWith("LATE", 1));
+  late->order_ = 1;
+  auto run = start(5000ms);
+  ASSERT_NE(run, nullptr);
+  runLoop();
+  EXPECT_EQ(done_calls_, 1);
+  EXPECT_EQ(late->probe.answers, 1);
+}
+
+TEST_F(StageRunTest, DeadlineBeforeTheLaterOrderMeansItNeverStarts) {
+  auto stuck = add("stuck", std::nullopt);
+  auto late = add("late", 0ms, resultWith("LATE", 1));
+  late->order_ = 1;
+  auto run = start(40ms);
+  ASSERT_NE(run, nullptr);
+  runLoop();
+  ASSERT_EQ(done_calls_, 1);
+  EXPECT_EQ(late->probe.starts, 0);
+  ASSERT_EQ(outcome_->records.size(), 2u);
+  EXPECT_TRUE(outcome_->records[1].timed_out);
+  EXPECT_EQ(outcome_->records[1].duration.count(), 0);
+  EXPECT_EQ(stuck->probe.cancels, 1);
 }
 
 }  // namespace
