@@ -286,6 +286,9 @@ class GatewayConfig:
             "dnsbl": {"enabled": False},
             "rate_limits": {"enabled": False},
             "pregreet": {"enabled": False},
+            "spf": {"enabled": False},
+            "dkim": {"enabled": False},
+            "dmarc": {"enabled": False},
         }
         if tls:
             cert, key = tls_certificate()
