@@ -45,17 +45,25 @@ bool ldnsAccepts(const std::string& absolute) {
 
 }  // namespace
 
-std::optional<std::string> normalizeName(std::string_view name) {
+std::string foldName(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.size() > 1004) return std::nullopt;  // 255 octets fully escaped
   std::string out;
   out.reserve(name.size());
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f) return std::nullopt;
     out += (u >= 'A' && u <= 'Z') ? static_cast<char>(u - 'A' + 'a') : c;
   }
-  if (out.back() == '\\' || !ldnsAccepts(out + ".")) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> normalizeName(std::string_view name) {
+  if (name.size() > 1005) return std::nullopt;  // 255 octets fully escaped, and the dot
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return std::nullopt;
+  }
+  std::string out = foldName(name);  // drops one final dot
+  if (out.empty() || out.back() == '\\' || !ldnsAccepts(out + ".")) return std::nullopt;
   return out;
 }
 

@@ -12,6 +12,9 @@ namespace spamgate::dns {
 // Empty when the name cannot be queried: empty, root only, empty label, a label over 63
 // octets, over 255 octets in wire form, a space or control character.
 std::optional<std::string> normalizeName(std::string_view name);
+// ASCII lower case without the final dot, whatever the name holds: a key for names that
+// come from records or other software (the check's own memo), never for a query.
+std::string foldName(std::string_view name);
 
 // The address's labels in reverse order, as DNSBLs and reverse zones want them:
 // "127.0.0.2" -> "2.0.0.127"; IPv6 -> 32 nibbles, lowest first ("1.0.0.0...0.0"). An

@@ -1,12 +1,15 @@
 #include "server/runtime.h"
 
 #include "checks/connection_limits.h"
+#include "checks/dkim.h"
+#include "checks/dmarc.h"
 #include "checks/dnsbl.h"
 #include "checks/fcrdns.h"
 #include "checks/helo.h"
 #include "checks/lists.h"
 #include "checks/pregreet.h"
 #include "checks/rate_limits.h"
+#include "checks/spf.h"
 
 namespace spamgate::server {
 
@@ -29,6 +32,9 @@ pipeline::Checks buildChecks(const config::Config& c, SharedState& shared) {
   }
   if (c.fcrdns.enabled) checks.push_back(std::make_shared<checks::FcrdnsCheck>(c.fcrdns));
   if (c.helo.enabled) checks.push_back(std::make_shared<checks::HeloCheck>(c.helo));
+  if (c.spf.enabled) checks.push_back(std::make_shared<checks::SpfCheck>(c.spf));
+  if (c.dkim.enabled) checks.push_back(std::make_shared<checks::DkimCheck>(c.dkim));
+  if (c.dmarc.enabled) checks.push_back(std::make_shared<checks::DmarcCheck>(c.dmarc));
   return checks;
 }
 

@@ -136,6 +136,7 @@ void Session::pump() {
     if (n <= 0) break;
     chunk.resize(static_cast<std::size_t>(n));
     drive(machine_.receive(chunk));
+    prefetchDkimKeys();
   }
   pumping_ = false;
   if (closing_) return;

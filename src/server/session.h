@@ -16,7 +16,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "dns/resolver.h"
 #include "log/decision_log.h"
 #include "pipeline/stage_run.h"
 #include "relay/relay.h"
@@ -34,6 +36,7 @@ struct SessionEnv {
   RuntimePtr runtime;
   std::shared_ptr<relay::Relay> relay;
   std::shared_ptr<dns::Resolver> resolver;
+  pipeline::Offload offload;  // the worker's pool for blocking check work (DKIM)
   log::DecisionLog* decisions = nullptr;
   store::ConnectionCounts* counts = nullptr;
 };
@@ -77,6 +80,7 @@ class Session {
   void runStage(smtp::Stage stage);
   void onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome);
   void judgeLatePregreet(pipeline::StageOutcome& outcome);
+  void prefetchDkimKeys();
   void afterVerdict(smtp::Stage stage, const policy::Verdict& verdict);
   void relayMail();
   void relayRcpt();
@@ -116,6 +120,13 @@ class Session {
   bool banner_continued_ = false;  // "220-" went out before the connect stage
   std::unique_ptr<relay::Transaction> relay_;
   std::unique_ptr<TransactionLog> transaction_;
+  // DKIM key lookups started when the header block is in, kept until the next transaction so
+  // that the DKIM check at end of data joins them or finds them cached.
+  struct DkimPrefetch {
+    std::size_t scanned = 0;  // message octets searched for the end of the header block
+    bool done = false;
+    std::vector<std::unique_ptr<dns::Lookup>> lookups;
+  } dkim_prefetch_;
   unsigned transactions_logged_ = 0;
   std::optional<smtp::Reply> last_reply_;
   std::string connection_action_ = "none";

@@ -3,8 +3,11 @@
 #include <chrono>
 #include <ctime>
 
+#include "auth/authentication_results.h"
+#include "auth/dkim_signature.h"
 #include "base/decision_id.h"
 #include "checks/pregreet.h"
+#include "dns/resolver.h"
 #include "policy/headers.h"
 #include "server/session.h"
 #include "server/transaction_log.h"
@@ -38,6 +41,8 @@ void Session::runStage(smtp::Stage stage) {
     transaction_->id = base::newDecisionId();
     transaction_->has_mail = true;
     transaction_->mail_from = machine_.pendingMail()->reverse_path;
+    facts_.auth = {};
+    dkim_prefetch_ = {};
   }
   if (stage == smtp::Stage::Connect) sendBannerContinuation();
   std::weak_ptr<bool> alive = alive_;
@@ -61,6 +66,27 @@ void Session::judgeLatePregreet(pipeline::StageOutcome& outcome) {
     }
     record.result = checks::judgePregreet(config_.pregreet, &facts_);
     return;
+  }
+}
+
+void Session::prefetchDkimKeys() {
+  constexpr std::size_t kMaxHeaderBlock = 256 * 1024;
+  if (dkim_prefetch_.done || !machine_.inData() || !env_.runtime->config->dkim.enabled) return;
+  const std::string_view message = machine_.transaction().message;
+  const auto from = dkim_prefetch_.scanned < 3 ? 0 : dkim_prefetch_.scanned - 3;
+  const auto end = message.find("\r\n\r\n", from);
+  dkim_prefetch_.scanned = message.size();
+  if (end == std::string_view::npos) {
+    dkim_prefetch_.done = message.size() > kMaxHeaderBlock;
+    return;
+  }
+  dkim_prefetch_.done = true;
+  const auto found =
+      auth::findDkimSignatures(message.substr(0, end + 4), config_.dkim.max_signatures);
+  for (const auto& signature : found.signatures) {
+    if (signature.keyName().empty()) continue;
+    dkim_prefetch_.lookups.push_back(
+        env_.resolver->lookup(signature.keyName(), dns::Type::TXT, [](dns::Result) {}));
   }
 }
 
@@ -205,13 +231,18 @@ std::string Session::stampedMessage(const policy::Verdict& verdict) {
   }
   received.when = std::time(nullptr);
   std::string out = policy::receivedHeader(received);
+  const auto& config = *env_.runtime->config;
+  if (config.spf.enabled || config.dkim.enabled || config.dmarc.enabled) {
+    out += auth::authenticationResultsHeader(config.server.authserv_id, facts_.auth);
+  }
   if (verdict.action == policy::Action::Tag) {
     std::vector<policy::Symbol> all = connection_symbols_;
     all.insert(all.end(), transaction_->symbols.begin(), transaction_->symbols.end());
     out += policy::spamHeaders(true, policy::totalScore(all),
                                env_.runtime->config->policy.tag_score, all);
   }
-  out += machine_.takeMessage();
+  // RFC 8601 section 5: results claiming to be ours did not come from us.
+  out += auth::withoutOurAuthenticationResults(machine_.takeMessage(), config.server.authserv_id);
   return out;
 }
 
@@ -231,6 +262,7 @@ pipeline::Context Session::context() {
   context.facts = &facts_;
   context.resolver = env_.resolver.get();
   context.loop = env_.base;
+  context.offload = env_.offload;
   return context;
 }
 

@@ -90,7 +90,11 @@ void Worker::accept(int fd, const sockaddr* peer, bool implicit_tls) {
     ::close(fd);
     return;
   }
-  SessionEnv env{base_, runtime_, relay_, resolver_, &decisions_, &counts_};
+  auto offload = [pool = pool_.get(), inbox = inbox_.get()](std::function<void()> work,
+                                                            std::function<void()> done) {
+    return pool->post(*inbox, std::move(work), std::move(done));
+  };
+  SessionEnv env{base_, runtime_, relay_, resolver_, offload, &decisions_, &counts_};
   auto session =
       std::make_unique<Session>(std::move(env), fd, peer, implicit_tls, [this](Session* closed) {
         sessions_.erase(closed);

@@ -3,19 +3,12 @@
 #include <event2/event.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "dns/names.h"
 
 namespace spamgate::test {
 
 namespace {
-
-std::string canonical(std::string_view name) {
-  std::string out(name);
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Delivers one answer from a timer on the loop; destroying it cancels the delivery.
 class FakeQuery final : public auth::PendingQuery {
@@ -45,14 +38,30 @@ class FakeQuery final : public auth::PendingQuery {
   event* timer_;
 };
 
+class Lent final : public auth::DnsSource {
+ public:
+  explicit Lent(auth::DnsSource& target) : target_(target) {}
+  std::unique_ptr<auth::PendingQuery> query(std::string_view name, dns::Type type,
+                                            Callback callback) override {
+    return target_.query(name, type, std::move(callback));
+  }
+
+ private:
+  auth::DnsSource& target_;
+};
+
 }  // namespace
 
+std::unique_ptr<auth::DnsSource> FakeDns::lend() {
+  return std::make_unique<Lent>(*this);
+}
+
 void FakeDns::add(const std::string& name, dns::Type type, std::string record) {
-  records_[{canonical(name), type}].push_back(std::move(record));
+  records_[{dns::foldName(name), type}].push_back(std::move(record));
 }
 
 void FakeDns::fail(const std::string& name, dns::Type type, dns::Status status) {
-  failures_[{canonical(name), type}] = status;
+  failures_[{dns::foldName(name), type}] = status;
 }
 
 dns::Result FakeDns::answer(const std::string& name, dns::Type type) const {
@@ -75,7 +84,7 @@ dns::Result FakeDns::answer(const std::string& name, dns::Type type) const {
 
 std::unique_ptr<auth::PendingQuery> FakeDns::query(std::string_view name, dns::Type type,
                                                    Callback callback) {
-  const std::string key = canonical(name);
+  const std::string key = dns::foldName(name);
   queries_.push_back(key + " " + std::string(dns::typeName(type)));
   dns::Result result = answer(key, type);
   const auto delay =

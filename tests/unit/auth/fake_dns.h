@@ -30,6 +30,10 @@ class FakeDns final : public auth::DnsSource {
   std::unique_ptr<auth::PendingQuery> query(std::string_view name, dns::Type type,
                                             Callback callback) override;
 
+  // A DnsSource that forwards to this one, for a check that owns the source it is given (the
+  // checks' AuthDnsFactory seam). This FakeDns must outlive it.
+  std::unique_ptr<auth::DnsSource> lend();
+
   // Every query made, as "NAME TYPE", in order.
   const std::vector<std::string>& queries() const { return queries_; }
 

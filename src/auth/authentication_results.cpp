@@ -1,0 +1,201 @@
+#include "auth/authentication_results.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "auth/from_header.h"
+
+namespace spamgate::auth {
+
+namespace {
+
+constexpr std::size_t kMaxLine = 78;
+constexpr std::string_view kFieldName = "Authentication-Results";
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+// RFC 2045 token character: US-ASCII but SPACE, CTLs and tspecials.
+bool isTokenChar(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte > 32 && byte < 127 && std::strchr("()<>@,;:\\\"/[]?=", c) == nullptr;
+}
+
+bool isToken(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), isTokenChar);
+}
+
+bool isAtext(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+         (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+}
+
+bool isDotAtom(std::string_view text) {
+  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
+  if (text.find("..") != std::string_view::npos) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c == '.' || isAtext(c); });
+}
+
+bool isDomainName(std::string_view text) {
+  return isDotAtom(text) && std::all_of(text.begin(), text.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+                  c == '_';
+         });
+}
+
+// RFC 8601 pvalue: [[local-part] "@"] domain-name, unquoted.
+bool isMailboxForm(std::string_view text) {
+  const std::size_t at = text.rfind('@');
+  if (at == std::string_view::npos) return false;
+  const std::string_view local = text.substr(0, at);
+  return (local.empty() || isDotAtom(local)) && isDomainName(text.substr(at + 1));
+}
+
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 32 || byte == 127) {
+      out += '?';
+      continue;
+    }
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string value(std::string_view text) {
+  return isToken(text) || isMailboxForm(text) ? std::string(text) : quoted(text);
+}
+
+using Resinfo = std::vector<std::string>;  // the words of one resinfo
+
+Resinfo spfResinfo(const SpfOutcome& spf) {
+  Resinfo words{"spf=" + std::string(spfResultName(spf.result))};
+  if (spf.helo_identity) {
+    if (!spf.domain.empty()) words.push_back("smtp.helo=" + value(spf.domain));
+  } else {
+    const std::string& mailfrom = spf.identity.empty() ? spf.domain : spf.identity;
+    if (!mailfrom.empty()) words.push_back("smtp.mailfrom=" + value(mailfrom));
+  }
+  return words;
+}
+
+Resinfo dkimResinfo(const DkimSignatureOutcome& sig) {
+  Resinfo words{"dkim=" + std::string(dkimResultName(sig.result))};
+  const std::pair<const char*, const std::string*> properties[] = {
+      {"header.d=", &sig.domain}, {"header.s=", &sig.selector}, {"header.b=", &sig.header_b}};
+  for (const auto& [name, text] : properties) {
+    if (!text->empty()) words.push_back(name + value(*text));
+  }
+  return words;
+}
+
+Resinfo dmarcResinfo(const DmarcOutcome& dmarc) {
+  Resinfo words{"dmarc=" + std::string(dmarcResultName(dmarc.result))};
+  if (dmarc.result == DmarcResult::Pass || dmarc.result == DmarcResult::Fail) {
+    words.push_back("(p=" + std::string(dmarcPolicyName(dmarc.policy)) + ")");
+  }
+  if (!dmarc.from_domain.empty()) words.push_back("header.from=" + value(dmarc.from_domain));
+  return words;
+}
+
+// Appends the resinfos, one per tab-started line, folding between words past kMaxLine.
+void appendResinfos(std::string& field, const std::vector<Resinfo>& resinfos) {
+  for (std::size_t i = 0; i < resinfos.size(); ++i) {
+    const bool last = i + 1 == resinfos.size();
+    std::size_t column = 0;
+    for (std::size_t w = 0; w < resinfos[i].size(); ++w) {
+      std::string word = resinfos[i][w];
+      if (w + 1 == resinfos[i].size() && !last) word += ';';
+      if (w == 0 || column + 1 + word.size() > kMaxLine) {
+        field += "\r\n\t";
+        column = 1;
+      } else {
+        field += ' ';
+        ++column;
+      }
+      field += word;
+      column += word.size();
+    }
+  }
+}
+
+std::size_t skipCfws(std::string_view text, std::size_t pos) {
+  std::size_t depth = 0;
+  for (; pos < text.size(); ++pos) {
+    const char c = text[pos];
+    if (depth > 0 && c == '\\') {
+      ++pos;
+    } else if (c == '(') {
+      ++depth;
+    } else if (depth > 0 && c == ')') {
+      --depth;
+    } else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      return pos;
+    }
+  }
+  return text.size();  // a quoted-pair at the very end steps past it
+}
+
+}  // namespace
+
+std::string authenticationResultsHeader(std::string_view authserv_id, const AuthFacts& facts) {
+  std::string field = std::string(kFieldName) + ": " +
+                      (isToken(authserv_id) ? std::string(authserv_id) : quoted(authserv_id)) + ";";
+  std::vector<Resinfo> resinfos;
+  if (facts.spf) resinfos.push_back(spfResinfo(*facts.spf));
+  for (const DkimSignatureOutcome& sig : facts.dkim)
+    resinfos.push_back(dkimResinfo(sig));
+  if (facts.dkim_checked && facts.dkim.empty()) resinfos.push_back({"dkim=none"});
+  if (facts.dmarc) resinfos.push_back(dmarcResinfo(*facts.dmarc));
+  if (resinfos.empty()) return field + " none\r\n";
+  appendResinfos(field, resinfos);
+  return field + "\r\n";
+}
+
+std::optional<std::string> authservId(std::string_view field_value) {
+  std::size_t pos = skipCfws(field_value, 0);
+  if (pos == field_value.size()) return std::nullopt;
+  std::string id;
+  if (field_value[pos] == '"') {
+    for (++pos; pos < field_value.size() && field_value[pos] != '"'; ++pos) {
+      if (field_value[pos] == '\\' && pos + 1 < field_value.size()) ++pos;
+      if (field_value[pos] != '\r' && field_value[pos] != '\n') id += field_value[pos];
+    }
+    if (pos == field_value.size()) return std::nullopt;  // unterminated
+  } else {
+    while (pos < field_value.size() && isTokenChar(field_value[pos]))
+      id += field_value[pos++];
+  }
+  if (id.empty()) return std::nullopt;
+  return id;
+}
+
+std::string withoutOurAuthenticationResults(std::string_view message,
+                                            std::string_view authserv_id) {
+  std::string out;
+  out.reserve(message.size());
+  std::size_t copied = 0;
+  for (const HeaderField& field : headerFields(message)) {
+    if (!iequals(field.name, kFieldName)) continue;
+    const std::optional<std::string> id = authservId(field.value);
+    if (!id || !iequals(*id, authserv_id)) continue;
+    out.append(message.substr(copied, field.begin - copied));
+    copied = field.end;
+  }
+  out.append(message.substr(copied));
+  return out;
+}
+
+}  // namespace spamgate::auth
