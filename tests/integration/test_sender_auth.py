@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
 import harness as h
@@ -269,6 +270,32 @@ class SenderAuthTest(h.GatewayTestCase):
         self.assertEqual(len(ours), 1, results)
         self.assertNotIn("forged.auth.test", ours[0])
         self.assertIn("other.example; spf=pass", results, "another host's results stay")
+
+    def test_dkim_key_is_fetched_once_the_header_block_is_in(self):
+        relay = h.start_dns_relay(self.addCleanup, self.nsd.port)
+        gateway = self.gateway(dns={"nameservers": [relay.address]})
+        message = sign(auth_message("prefetch-1@auth.test", "alice@signed.auth.test",
+                                    body=b"Line one.\r\n" * 50))
+        wire = h.dot_stuff(message)
+        cut = wire.index(b"\r\n\r\n") + 4 + 100  # the header block and a little of the body
+        key = "sel._domainkey.signed.auth.test"
+        with h.RawClient(gateway.config.port) as c:
+            c.greet("client.auth.test")
+            c.expect(250, "MAIL FROM:<alice@signed.auth.test>")
+            c.expect(250, "RCPT TO:<rcpt@example.com>")
+            c.expect(354, "DATA")
+            c.send(wire[:cut])
+            deadline = time.monotonic() + h.scaled(5)
+            while key not in relay.names() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertIn(key, relay.names(), "the key was not asked for before the end of data")
+            c.send(wire[cut:])
+            final = c.reply()
+            c.command("QUIT")
+        self.assertEqual(final.code, 250, final)
+        self.assertEqual(relay.names().count(key), 1, "the check used the prefetched answer")
+        ar = header_values(self.delivered(), "Authentication-Results")[0]
+        self.assertRegex(ar, r"\bdkim=pass\b")
 
     def test_checks_off_add_no_authentication_results(self):
         gateway = self.gateway(spf={"enabled": False}, dkim={"enabled": False},
