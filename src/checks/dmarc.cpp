@@ -89,8 +89,16 @@ pipeline::CheckResult outcomeResult(const config::Dmarc& settings,
       return failure(settings, outcome, std::move(detail), allowlisted);
     case auth::DmarcResult::None:
       return symbolResult("DMARC_NONE", 0, std::move(detail));
-    case auth::DmarcResult::TempError:
-      return symbolResult("DMARC_TEMPERROR", 0, std::move(detail));
+    case auth::DmarcResult::TempError: {
+      auto result = symbolResult("DMARC_TEMPERROR", 0, std::move(detail));
+      if (settings.tempfail_on_error && !allowlisted) {
+        result.opinion = policy::Opinion{
+            policy::Action::Tempfail,
+            smtp::makeReply(451, "4.4.3", "DMARC policy lookup failed, try again later"),
+            "dmarc: DMARC_TEMPERROR", false};
+      }
+      return result;
+    }
     case auth::DmarcResult::PermError:
       return symbolResult("DMARC_PERMERROR", 0, std::move(detail));
   }

@@ -170,6 +170,7 @@ void readDkim(TableReader section, Dkim& dkim) {
 void readDmarc(TableReader section, Dmarc& dmarc) {
   section.readBool("enabled", dmarc.enabled);
   section.readEnum("reject_action", dmarc.reject_action, EnumNames<FailAction>(kFailAction));
+  section.readBool("tempfail_on_error", dmarc.tempfail_on_error);
   section.readDouble("reject_score", dmarc.reject_score);
   section.readDouble("quarantine_score", dmarc.quarantine_score);
   section.readDouble("none_fail_score", dmarc.none_fail_score);

@@ -194,9 +194,10 @@ struct Dkim {
 struct Dmarc {
   bool enabled = true;
   FailAction reject_action = FailAction::Reject;  // p=reject failing: 550 5.7.1
-  double reject_score = 10;                       // p=reject failing, when reject_action = "score"
-  double quarantine_score = 5;                    // p=quarantine failing: the message is tagged
-  double none_fail_score = 1;                     // p=none failing
+  bool tempfail_on_error = true;  // the policy lookup failed: 451 4.4.3; false: symbol only
+  double reject_score = 10;       // p=reject failing, when reject_action = "score"
+  double quarantine_score = 5;    // p=quarantine failing: the message is tagged
+  double none_fail_score = 1;     // p=none failing
   double missing_from_score = 3;
   double multiple_from_score = 5;
 };

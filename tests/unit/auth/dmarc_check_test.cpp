@@ -167,6 +167,13 @@ TEST_F(DmarcCheckTest, NoPolicyTempAndPermErrors) {
   r = run("From: ann@down.test\r\n");
   EXPECT_EQ(only(r), "DMARC_TEMPERROR");
   EXPECT_EQ(r.symbols[0].detail, "from=down.test; _dmarc.down.test: servfail");
+  ASSERT_TRUE(r.opinion.has_value()) << "a failed lookup defers by default";
+  EXPECT_EQ(r.opinion->action, policy::Action::Tempfail);
+  EXPECT_EQ(r.opinion->reply.code, 451);
+  EXPECT_EQ(r.opinion->reply.enhanced, "4.4.3");
+  settings_.tempfail_on_error = false;
+  r = run("From: ann@down.test\r\n");
+  EXPECT_EQ(only(r), "DMARC_TEMPERROR");
   EXPECT_FALSE(r.opinion.has_value());
   r = run("From: ann@broken.test\r\n");
   EXPECT_EQ(only(r), "DMARC_PERMERROR");

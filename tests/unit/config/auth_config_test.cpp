@@ -32,6 +32,7 @@ TEST(AuthConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(c->dkim.min_key_bits, 1024u);
   EXPECT_TRUE(c->dmarc.enabled);
   EXPECT_EQ(c->dmarc.reject_action, FailAction::Reject);
+  EXPECT_TRUE(c->dmarc.tempfail_on_error);
   EXPECT_DOUBLE_EQ(c->dmarc.quarantine_score, 5);
   EXPECT_EQ(defaults()->server.authserv_id, defaults()->server.hostname);
 }
@@ -64,6 +65,7 @@ permerror_score = 0.2
 [dmarc]
 enabled = false
 reject_action = "score"
+tempfail_on_error = false
 reject_score = 12
 quarantine_score = 6
 none_fail_score = 1.5
@@ -96,6 +98,7 @@ multiple_from_score = 7
   const Dmarc& dmarc = c->dmarc;
   EXPECT_FALSE(dmarc.enabled);
   EXPECT_EQ(dmarc.reject_action, FailAction::Score);
+  EXPECT_FALSE(dmarc.tempfail_on_error);
   EXPECT_DOUBLE_EQ(dmarc.reject_score, 12);
   EXPECT_DOUBLE_EQ(dmarc.quarantine_score, 6);
   EXPECT_DOUBLE_EQ(dmarc.none_fail_score, 1.5);
