@@ -239,11 +239,24 @@ void DmarcEvaluation::apply(const DmarcRecord& record) {
         return sig.result == DkimResult::Pass && aligned(sig.domain, record.strict_dkim);
       });
   const bool pass = outcome_.spf_aligned || outcome_.dkim_aligned;
+  // Not aligned, but an identifier that could have aligned is unknown for now (a key lookup
+  // that timed out, a full worker queue, SPF DNS trouble): the answer may be pass later, so
+  // no permanent verdict from a passing DNS hiccup (p=none has no verdict to give anyway).
+  const bool undecided =
+      !pass && outcome_.policy != DmarcPolicy::None &&
+      ((input_.spf && input_.spf->result == SpfResult::TempError &&
+        aligned(input_.spf->domain, record.strict_spf)) ||
+       std::any_of(input_.dkim.begin(), input_.dkim.end(), [&](const DkimSignatureOutcome& sig) {
+         return sig.result == DkimResult::TempError && aligned(sig.domain, record.strict_dkim);
+       }));
   std::string detail = "_dmarc." + asked_ + " " +
                        (from_subdomain && record.subdomain_policy ? "sp=" : "p=") +
                        std::string(dmarcPolicyName(outcome_.policy));
   if (record.pct < 100) detail += " pct=" + std::to_string(record.pct);
   detail += "; " + spfDetail(record.strict_spf) + "; " + dkimDetail(record.strict_dkim);
+  if (undecided) {
+    return finish(DmarcResult::TempError, detail + "; an aligned identifier had a temporary error");
+  }
   if (!pass && record.pct < 100) {
     const unsigned roll = input_.roll ? input_.roll() : defaultRoll();
     outcome_.sampled_out = roll >= record.pct;

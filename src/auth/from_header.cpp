@@ -234,12 +234,13 @@ std::vector<HeaderField> headerFields(std::string_view message) {
       std::string_view name = line.substr(0, colon == std::string_view::npos ? 0 : colon);
       while (!name.empty() && isWsp(name.back()))
         name.remove_suffix(1);
-      open = colon != std::string_view::npos && validFieldName(name);
-      if (open) {
-        value_begin = pos + colon + 1;
-        fields.push_back(
-            HeaderField{name, message.substr(value_begin, content_end - value_begin), pos, next});
-      }
+      // A line that is not a field ends the header section, as the backend reads it
+      // (Postfix's cleanup does the same): nothing after it is a header.
+      if (colon == std::string_view::npos || !validFieldName(name)) break;
+      open = true;
+      value_begin = pos + colon + 1;
+      fields.push_back(
+          HeaderField{name, message.substr(value_begin, content_end - value_begin), pos, next});
     }
     pos = next;
   }

@@ -5,8 +5,8 @@
 // Header fields: from the start of the message to the first empty line (or the end of the
 // message). A field is a line "name:value" (name: printable ASCII but ':', WSP before the
 // colon tolerated as in RFC 5322 obs-optional) plus the lines after it that start with SP or
-// HTAB. Lines end in CRLF or bare LF. A line that is neither a field nor a continuation is
-// skipped, as are continuations without a field.
+// HTAB. Lines end in CRLF or bare LF. A line that is neither a field nor a continuation ends
+// the header section (as the backend reads it); continuations without a field are skipped.
 //
 // From: the first From field's value is parsed as an RFC 5322 mailbox-list (display names,
 // quoted strings, comments, angle addresses, obsolete routes) and RFC 6854 groups, UTF-8

@@ -13,7 +13,9 @@
 //   DMARC_FAIL_QUARANTINE  quarantine_score
 //   DMARC_FAIL_NONE        none_fail_score
 //   DMARC_NONE             0                 no policy
-//   DMARC_TEMPERROR        0                 DNS trouble (no opinion: the message goes on)
+//   DMARC_TEMPERROR        0                 the policy lookup failed, or an identifier that
+//                                            could align had a temporary error: 451 4.4.3
+//                                            unless tempfail_on_error = false
 //   DMARC_PERMERROR        0                 an unusable record
 // The failing symbol follows the policy actually applied: a failure sampled out by pct counts
 // one step lower (reject as quarantine, quarantine as none, RFC 7489 6.6.4). Details name the

@@ -222,6 +222,12 @@ void checkCrossSection(const toml::table& root, const Config& config, const std:
     detail::fail(origin, lineAt(root, "server.listen_tls"), "server.listen_tls",
                  "implicit TLS needs tls.certificate and tls.private_key");
   }
+  // DMARC judges by SPF and DKIM results: without either, aligned mail would fail it.
+  if (config.dmarc.enabled && (!config.spf.enabled || !config.dkim.enabled)) {
+    const std::string off = config.spf.enabled ? "dkim" : "spf";
+    detail::fail(origin, lineAt(root, off + ".enabled"), off + ".enabled",
+                 "DMARC needs both SPF and DKIM: enable " + off + " or set dmarc.enabled = false");
+  }
 }
 
 toml::table parseToml(const std::string& text, const std::string& origin) {

@@ -179,6 +179,14 @@ void Session::endOfData(const policy::Verdict& verdict) {
   transaction_->message_id = policy::headerValue(message, "Message-ID");
   transaction_->reason = verdict.reason;
   if (verdict.action >= policy::Action::Tempfail) return refuseMessage(verdict);
+  // A first line that is a continuation would fold into the last header we add (our
+  // Authentication-Results, X-Spam-*) and speak in our name: refuse it (RFC 5322 2.2.3).
+  if (!message.empty() && (message.front() == ' ' || message.front() == '\t')) {
+    return refuseMessage(policy::Verdict{
+        policy::Action::Reject,
+        smtp::makeReply(550, "5.6.0", "Malformed header: the message begins with a folded line"),
+        "protocol: message begins with a folded line"});
+  }
   std::weak_ptr<bool> alive = alive_;
   relay_->deliver(stampedMessage(verdict), [this, alive, verdict](relay::Outcome outcome) {
     if (!alive.expired()) onDelivered(verdict, std::move(outcome));

@@ -297,6 +297,15 @@ class SenderAuthTest(h.GatewayTestCase):
         ar = header_values(self.delivered(), "Authentication-Results")[0]
         self.assertRegex(ar, r"\bdkim=pass\b")
 
+    def test_a_message_starting_with_a_folded_line_cannot_extend_our_header(self):
+        gateway = self.gateway()
+        message = (b"\t; dkim=pass header.d=signed.auth.test\r\n" +
+                   auth_message("fold-1@auth.test", "ceo@relaxed.auth.test"))
+        _, _, final = self.transaction(gateway, "bounce@sender.test", message)
+        self.assertEnhanced(final, 550, "5.6.0")
+        self.assertEqual(self.sink.messages(), [])
+        self.assertEqual(self.decision(gateway)["action"], "reject")
+
     def test_checks_off_add_no_authentication_results(self):
         gateway = self.gateway(spf={"enabled": False}, dkim={"enabled": False},
                                dmarc={"enabled": False})

@@ -180,11 +180,29 @@ TEST_F(DmarcEvaluate, OnlyPassingResultsAlign) {
   softfail.result = SpfResult::SoftFail;
   const DmarcOutcome o = run(
       input("example.com", softfail,
-            {dkim("example.com", DkimResult::Fail), dkim("example.com", DkimResult::TempError)}));
+            {dkim("example.com", DkimResult::Fail), dkim("example.com", DkimResult::PermError)}));
   EXPECT_EQ(o.result, DmarcResult::Fail);
   EXPECT_EQ(o.policy, DmarcPolicy::Quarantine);
   EXPECT_NE(o.detail.find("spf softfail; dkim: no passing signature"), std::string::npos)
       << o.detail;
+}
+
+TEST_F(DmarcEvaluate, AnAlignedTemporaryErrorIsTemperrorNotFail) {
+  dns_.add("_dmarc.example.com", Type::TXT, "v=DMARC1; p=reject");
+  DmarcOutcome o =
+      run(input("example.com", std::nullopt, {dkim("mail.example.com", DkimResult::TempError)}));
+  EXPECT_EQ(o.result, DmarcResult::TempError) << o.detail;
+  SpfOutcome spf = spfPass("example.com");
+  spf.result = SpfResult::TempError;
+  o = run(input("example.com", spf));
+  EXPECT_EQ(o.result, DmarcResult::TempError) << o.detail;
+  // A temporary error of an identifier that could never align changes nothing.
+  o = run(input("example.com", std::nullopt, {dkim("other.example", DkimResult::TempError)}));
+  EXPECT_EQ(o.result, DmarcResult::Fail) << o.detail;
+  // Nor does one next to an aligned pass.
+  o = run(
+      input("example.com", spfPass("example.com"), {dkim("example.com", DkimResult::TempError)}));
+  EXPECT_EQ(o.result, DmarcResult::Pass) << o.detail;
 }
 
 TEST_F(DmarcEvaluate, RelaxedDoesNotCrossPublicSuffixes) {

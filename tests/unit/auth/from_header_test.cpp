@@ -31,13 +31,17 @@ TEST(HeaderFields, RangesCoverFoldedLinesAndStopAtTheEmptyLine) {
   EXPECT_EQ(fields[2].end, message.find("\r\n\r\n") + 2);
 }
 
-TEST(HeaderFields, BareLfNoFinalEolAndJunkLines) {
-  const std::string message = " orphan continuation\nnot a field\n cont of junk\nA: 1\nB: 2";
-  const std::vector<HeaderField> fields = headerFields(message);
+TEST(HeaderFields, BareLfNoFinalEolAndAJunkLineEndsTheHeader) {
+  const std::string message = " orphan continuation\nA: 1\nB: 2\n c";
+  std::vector<HeaderField> fields = headerFields(message);
   ASSERT_EQ(fields.size(), 2u);
   EXPECT_EQ(fields[0].name, "A");
-  EXPECT_EQ(fields[1].value, " 2");
+  EXPECT_EQ(fields[1].value, " 2\n c");
   EXPECT_EQ(fields[1].end, message.size());
+  // What follows a line that is not a field is body, as the backend reads it.
+  fields = headerFields("A: 1\r\nnot a field\r\nFrom: x@example.com\r\n\r\n");
+  ASSERT_EQ(fields.size(), 1u);
+  EXPECT_EQ(fields[0].name, "A");
 }
 
 TEST(MailboxDomains, CommonForms) {

@@ -106,6 +106,16 @@ multiple_from_score = 7
   EXPECT_DOUBLE_EQ(dmarc.multiple_from_score, 7);
 }
 
+TEST(AuthConfigErrors, DmarcNeedsSpfAndDkim) {
+  EXPECT_EQ(errorOf("[dkim]\nenabled = false\n"),
+            "t.toml:2: key 'dkim.enabled': DMARC needs both SPF and DKIM: enable dkim or set "
+            "dmarc.enabled = false");
+  EXPECT_EQ(errorOf("[spf]\nenabled = false\n"),
+            "t.toml:2: key 'spf.enabled': DMARC needs both SPF and DKIM: enable spf or set "
+            "dmarc.enabled = false");
+  EXPECT_EQ(errorOf("[spf]\nenabled = false\n[dmarc]\nenabled = false\n"), "(no error)");
+}
+
 TEST(AuthConfigErrors, NameFileLineAndKey) {
   EXPECT_EQ(errorOf("[spf]\nfail_action = \"drop\"\n"),
             "t.toml:2: key 'spf.fail_action': must be one of \"reject\", \"score\", not \"drop\"");
