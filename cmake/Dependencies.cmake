@@ -8,6 +8,8 @@ pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(OPENDKIM REQUIRED IMPORTED_TARGET opendkim)
 pkg_check_modules(LIBPSL REQUIRED IMPORTED_TARGET libpsl)
+pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # libspf2 ships no pkg-config file.
 find_path(SPF2_INCLUDE_DIR spf2/spf.h REQUIRED)
 find_library(SPF2_LIBRARY spf2 REQUIRED)

@@ -10,6 +10,7 @@ packages=(
   libevent-dev libssl-dev libtomlplusplus-dev libcli11-dev
   libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
   libpsl-dev publicsuffix  # DMARC organizational domains from Debian's Public Suffix List
+  libgmime-3.0-dev  # MIME parsing for content rules: decoding, charsets, RFC 2047
   # tests
   googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
   nsd  # a real nameserver on loopback for the resolver tests (they start their own)

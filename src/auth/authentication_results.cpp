@@ -13,6 +13,7 @@ namespace spamgate::auth {
 namespace {
 
 constexpr std::size_t kMaxLine = 78;
+constexpr std::size_t kMaxName = 253;  // octets of a domain name in text form
 constexpr std::string_view kFieldName = "Authentication-Results";
 
 char lower(char c) {
@@ -91,12 +92,39 @@ Resinfo spfResinfo(const SpfOutcome& spf) {
   return words;
 }
 
+// RFC 5321 sub-domain: Let-dig [Ldh-str], at most 63 octets (a DNS label).
+bool isSubDomain(std::string_view label) {
+  const auto letDig = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  return !label.empty() && label.size() <= 63 && letDig(label.front()) && letDig(label.back()) &&
+         std::all_of(label.begin(), label.end(), [&](char c) { return letDig(c) || c == '-'; });
+}
+
+// RFC 6376 3.1 selector and 3.5 domain-name: dot-separated sub-domains (two at least for a
+// domain), at most 253 octets, so the property can never make an over-long line.
+bool isDkimName(std::string_view text, std::size_t min_labels) {
+  if (text.size() > kMaxName) return false;
+  std::size_t labels = 0;
+  for (std::size_t pos = 0;; ++labels) {
+    const std::size_t dot = text.find('.', pos);
+    if (!isSubDomain(text.substr(pos, dot - pos))) return false;
+    if (dot == std::string_view::npos) return labels + 1 >= min_labels;
+    pos = dot + 1;
+  }
+}
+
+bool isBase64(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/' || c == '=';
+  });
+}
+
+// The peer wrote d=, s= and b=: a property whose value is not of its syntax is left out.
 Resinfo dkimResinfo(const DkimSignatureOutcome& sig) {
   Resinfo words{"dkim=" + std::string(dkimResultName(sig.result))};
-  const std::pair<const char*, const std::string*> properties[] = {
-      {"header.d=", &sig.domain}, {"header.s=", &sig.selector}, {"header.b=", &sig.header_b}};
-  for (const auto& [name, text] : properties) {
-    if (!text->empty()) words.push_back(name + value(*text));
+  if (isDkimName(sig.domain, 2)) words.push_back("header.d=" + sig.domain);
+  if (isDkimName(sig.selector, 1)) words.push_back("header.s=" + sig.selector);
+  if (!sig.header_b.empty() && isBase64(sig.header_b)) {
+    words.push_back("header.b=" + value(sig.header_b));
   }
   return words;
 }
@@ -182,20 +210,9 @@ std::optional<std::string> authservId(std::string_view field_value) {
   return id;
 }
 
-std::string withoutOurAuthenticationResults(std::string_view message,
-                                            std::string_view authserv_id) {
-  std::string out;
-  out.reserve(message.size());
-  std::size_t copied = 0;
-  for (const HeaderField& field : headerFields(message)) {
-    if (!iequals(field.name, kFieldName)) continue;
-    const std::optional<std::string> id = authservId(field.value);
-    if (!id || !iequals(*id, authserv_id)) continue;
-    out.append(message.substr(copied, field.begin - copied));
-    copied = field.end;
-  }
-  out.append(message.substr(copied));
-  return out;
+bool claimsAuthservId(std::string_view field_value, std::string_view authserv_id) {
+  const std::optional<std::string> id = authservId(field_value);
+  return id && iequals(*id, authserv_id);
 }
 
 }  // namespace spamgate::auth

@@ -35,7 +35,8 @@ std::string authenticationResultsHeader(std::string_view authserv_id, const Auth
 // nullopt when the value does not start with a token or a quoted-string after CFWS.
 std::optional<std::string> authservId(std::string_view field_value);
 
-// `message` without the header fields described above.
-std::string withoutOurAuthenticationResults(std::string_view message, std::string_view authserv_id);
+// Whether an Authentication-Results field value claims `authserv_id` (case-insensitive): such
+// a field arriving from outside is a forgery and must go (policy::stampMessage removes it).
+bool claimsAuthservId(std::string_view field_value, std::string_view authserv_id);
 
 }  // namespace spamgate::auth

@@ -1,9 +1,12 @@
 #include "auth/dkim.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <map>
+#include <string_view>
 #include <utility>
 
 #include "auth/dkim_signature.h"
@@ -19,9 +22,12 @@ struct KeyAnswer {
 };
 
 // One message's verification: filled on the loop, read and completed by one worker, read
-// again on the loop. Never touched by two threads at once (the offload orders them).
+// again on the loop. Never touched by two threads at once (the offload orders them), but for
+// `cancelled`, which the loop sets when the handle goes.
 struct Job {
-  std::shared_ptr<const std::string> message;
+  std::string message;  // what libopendkim reads: verifierCopy()
+  std::atomic<bool> cancelled{false};
+  bool too_many = false;  // libopendkim found more signatures than `signatures`
   DkimOptions options;
   std::vector<DkimSignature> signatures;
   std::vector<DkimSignatureOutcome> outcomes;  // one per signature
@@ -29,6 +35,9 @@ struct Job {
   std::map<std::string, KeyAnswer> keys;       // by key name
   std::vector<DKIM_SIGINFO*> matched;          // libopendkim's view of each signature
 };
+
+std::atomic<std::uint64_t> verifications_run{0};
+std::atomic<std::uint64_t> signatures_found{0};
 
 std::string lower(const char* text) {
   std::string out = text != nullptr ? text : "";
@@ -79,9 +88,16 @@ DKIM_CBSTAT lookupKey(DKIM* dkim, DKIM_SIGINFO* sig, unsigned char* buf, size_t 
   return DKIM_CBSTAT_CONTINUE;
 }
 
-// Before any crypto: libopendkim skips what was decided already and what is over the limit.
+// Before the body and the crypto: libopendkim skips what was decided already. Finding more
+// signatures than verifierCopy() left means it split the header unlike findDkimSignatures():
+// stop before hashing the body for them.
 DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int count) {
   auto* job = static_cast<Job*>(dkim_get_user_context(dkim));
+  signatures_found += static_cast<std::uint64_t>(count);
+  if (static_cast<std::size_t>(count) > job->signatures.size()) {
+    job->too_many = true;
+    return DKIM_CBSTAT_REJECT;
+  }
   for (int i = 0; i < count; ++i) {
     const int index = matchSignature(*job, sigs[i]);
     if (index < 0 || !job->to_verify[static_cast<std::size_t>(index)]) {
@@ -169,6 +185,7 @@ void decideFromLibrary(DkimSignatureOutcome& outcome, DKIM_SIGINFO* sig,
 
 // The worker's part: the whole message through one libopendkim handle.
 void runLibrary(Job& job) {
+  ++verifications_run;
   DKIM_LIB* lib = library();
   DKIM_STAT status = DKIM_STAT_OK;
   unsigned char id[] = "spamgate";
@@ -181,20 +198,60 @@ void runLibrary(Job& job) {
   }
   job.matched.assign(job.signatures.size(), nullptr);
   dkim_set_user_context(dkim, &job);
-  // libopendkim takes a non-const buffer; it does not write to it.
-  auto* data = reinterpret_cast<unsigned char*>(const_cast<char*>(job.message->data()));
-  status = dkim_chunk(dkim, data, job.message->size());
+  auto* data = reinterpret_cast<unsigned char*>(job.message.data());
+  status = dkim_chunk(dkim, data, job.message.size());
   if (status == DKIM_STAT_OK) status = dkim_chunk(dkim, nullptr, 0);
   if (status == DKIM_STAT_OK) dkim_eom(dkim, nullptr);
   for (std::size_t i = 0; i < job.signatures.size(); ++i) {
     if (!job.to_verify[i]) continue;
     if (job.matched[i] == nullptr) {
-      decide(job.outcomes[i], DkimResult::PermError, "signature not usable by the verifier");
+      decide(job.outcomes[i], DkimResult::PermError,
+             job.too_many ? "verifier found more signatures than max_signatures"
+                          : "signature not usable by the verifier");
       continue;
     }
     decideFromLibrary(job.outcomes[i], job.matched[i], job.signatures[i], job, dkim);
   }
   dkim_free(dkim);
+}
+
+bool isSignatureField(std::string_view line) {
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view name = line.substr(0, colon);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+    name.remove_suffix(1);
+  constexpr std::string_view kName = "dkim-signature";
+  return name.size() == kName.size() &&
+         std::equal(name.begin(), name.end(), kName.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+// `message` without the DKIM-Signature fields after the first `keep`, continuation lines
+// included. Splits the header block as findDkimSignatures() does, so the fields left are the
+// ones it listed.
+std::string verifierCopy(std::string_view message, std::size_t keep) {
+  std::string out;
+  out.reserve(message.size());
+  std::size_t seen = 0;
+  bool dropping = false;
+  std::size_t pos = 0;
+  while (pos < message.size()) {
+    const std::size_t newline = message.find('\n', pos);
+    const std::size_t end = newline == std::string_view::npos ? message.size() : newline + 1;
+    std::string_view line = message.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the body and the empty line before it are copied below
+    if (line.front() != ' ' && line.front() != '\t') {
+      dropping = isSignatureField(line) && ++seen > keep;
+    }
+    if (!dropping) out.append(message.substr(pos, end - pos));
+    pos = end;
+  }
+  out.append(message.substr(pos));
+  return out;
 }
 
 bool supportedQuery(const std::string& query) {
@@ -238,6 +295,9 @@ class DkimRun final : public PendingQuery {
  public:
   DkimRun(const DkimOffload& offload, std::shared_ptr<Job> job, DkimDone done)
       : offload_(offload), job_(std::move(job)), done_(std::move(done)) {}
+  ~DkimRun() override { job_->cancelled = true; }
+  DkimRun(const DkimRun&) = delete;
+  DkimRun& operator=(const DkimRun&) = delete;
 
   void begin(DnsSource& dns, const std::vector<std::string>& names) {
     pending_ = names.size();
@@ -278,10 +338,13 @@ class DkimRun final : public PendingQuery {
     }
     if (!any) return finish();
     std::weak_ptr<int> token = token_;
-    const bool taken = offload_([job = job_] { runLibrary(*job); },
-                                [this, token] {
-                                  if (token.lock()) finish();
-                                });
+    const bool taken = offload_(
+        [job = job_] {
+          if (!job->cancelled) runLibrary(*job);
+        },
+        [this, token] {
+          if (token.lock()) finish();
+        });
     if (!taken) refuse();
   }
 
@@ -310,12 +373,11 @@ class DkimRun final : public PendingQuery {
 }  // namespace
 
 std::unique_ptr<PendingQuery> verifyDkim(DnsSource& dns, const DkimOffload& offload,
-                                         std::shared_ptr<const std::string> message,
-                                         DkimOptions options, DkimDone done) {
+                                         std::string_view message, DkimOptions options,
+                                         DkimDone done) {
   auto job = std::make_shared<Job>();
   job->options = options;
-  job->signatures = findDkimSignatures(*message, options.max_signatures).signatures;
-  job->message = std::move(message);
+  job->signatures = findDkimSignatures(message, options.max_signatures).signatures;
   job->outcomes.resize(job->signatures.size());
   job->to_verify.resize(job->signatures.size());
   std::vector<std::string> names;
@@ -330,9 +392,14 @@ std::unique_ptr<PendingQuery> verifyDkim(DnsSource& dns, const DkimOffload& offl
     done(std::move(job->outcomes));
     return nullptr;
   }
+  job->message = verifierCopy(message, job->signatures.size());
   auto run = std::make_unique<DkimRun>(offload, std::move(job), std::move(done));
   run->begin(dns, names);
   return run;
+}
+
+DkimLibraryStats dkimLibraryStats() {
+  return DkimLibraryStats{verifications_run.load(), signatures_found.load()};
 }
 
 }  // namespace spamgate::auth

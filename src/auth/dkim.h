@@ -5,8 +5,12 @@
 // Steps: find the DKIM-Signature fields (auth/dkim_signature.h; the first max_signatures, the
 // others are ignored); look up every distinct `selector._domainkey.domain` TXT in parallel;
 // then one libopendkim verification of the message on a worker, which takes the keys from
-// those answers only (libopendkim's own resolver never runs). One outcome per signature, in
-// header order:
+// those answers only (libopendkim's own resolver never runs). libopendkim sets up a body hash
+// for every signature it finds before it can be told to skip one, so it gets a copy of the
+// message without the DKIM-Signature fields past max_signatures (whole fields, folded lines
+// included): its work stays bounded however many signatures the peer adds. Should it still
+// find more than that (a field it splits differently), it stops at the end of the header and
+// those signatures are permerror. One outcome per signature, in header order:
 //   pass       the signature verifies (rsa-sha256, ed25519-sha256) with a key of at least
 //              min_key_bits bits (RSA)
 //   fail       it does not verify ("body hash mismatch", "signature mismatch"); rsa-sha1
@@ -19,16 +23,20 @@
 // DKIM-Signature gives an empty vector.
 //
 // Contract: `done` runs once, on the loop. It runs inline, and verifyDkim() returns null, only
-// when there is nothing to look up (no signature, or none well-formed enough to name a key).
-// Destroying the returned handle cancels the lookups; `done` never runs afterwards (a job
-// already on a worker finishes there and its result is dropped). The message is shared with
-// the worker, hence the shared_ptr. Expects CRLF line ends, as received over SMTP.
+// when there is nothing to look up (no signature, or none well-formed enough to name a key);
+// then the message is not copied. Otherwise verifyDkim() keeps the one copy described above,
+// so `message` need not outlive the call. Destroying the returned handle cancels: the lookups
+// stop, `done` never runs afterwards, and a job still queued for a worker skips libopendkim
+// (one already running there finishes and its result is dropped). Expects CRLF line ends, as
+// received over SMTP.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/dns_source.h"
@@ -50,7 +58,15 @@ using DkimOffload = std::function<bool(std::function<void()> work, std::function
 using DkimDone = std::function<void(std::vector<DkimSignatureOutcome>)>;
 
 std::unique_ptr<PendingQuery> verifyDkim(DnsSource& dns, const DkimOffload& offload,
-                                         std::shared_ptr<const std::string> message,
-                                         DkimOptions options, DkimDone done);
+                                         std::string_view message, DkimOptions options,
+                                         DkimDone done);
+
+// libopendkim's work in this process so far, for metrics and tests: verifications run on a
+// worker, and DKIM-Signature fields libopendkim found in the messages it was given.
+struct DkimLibraryStats {
+  std::uint64_t verifications = 0;
+  std::uint64_t signatures = 0;
+};
+DkimLibraryStats dkimLibraryStats();
 
 }  // namespace spamgate::auth

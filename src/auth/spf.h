@@ -24,8 +24,10 @@
 //     includes (libspf2 counts per record) and serve a/mx "/0" (the client's own address when
 //     the name has any); unknown modifiers and exp= are dropped (explanations are not
 //     fetched); redirect= is dropped when the record has "all";
-//   - more than 10 DNS terms or 2 void lookups (4.6.4) -> permerror; PTR answers cut to 10
-//     names; an address lookup of a PTR name that fails is skipped (5.5), other DNS errors are
+//   - more than 10 DNS terms or 2 void lookups (4.6.4) -> permerror; a void lookup is a term's
+//     own (a/mx/exists name, ptr's reverse name), not the address lookup of an MX host or PTR
+//     name, which libspf2 makes for the client's family only; PTR answers cut to 10 names;
+//     an address lookup of a PTR name that fails is skipped (5.5), other DNS errors are
 //     temperror; the identity must be a domain name (4.3), else none;
 //   - libspf2's "invalid" result and non-DNS errors map to permerror.
 //   - loopback clients (127/8, ::1) are judged like any other: libspf2's query entry point passes

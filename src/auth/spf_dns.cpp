@@ -128,8 +128,9 @@ SPF_dns_rr_t* onLookup(SPF_dns_server_t* server, const char* domain, ns_type ns,
       return makeRr(server, domain, ns, TRY_AGAIN);
     case SpfDnsLayer::Answer::NxDomain:
     case SpfDnsLayer::Answer::NoData:
-      // Past the void lookup limit: stop libspf2 (TRY_AGAIN) and report permerror instead.
-      if (!layer.countVoid(name)) return makeRr(server, domain, ns, TRY_AGAIN);
+      // Only a term's own lookup can be void (4.6.4), not the address lookups of its MX hosts
+      // or PTR names. Past the limit: stop libspf2 (TRY_AGAIN) and report permerror instead.
+      if (dns_term && !layer.countVoid(name)) return makeRr(server, domain, ns, TRY_AGAIN);
       return makeRr(server, domain, ns,
                     answer.kind == SpfDnsLayer::Answer::NoData ? NO_DATA : HOST_NOT_FOUND);
     case SpfDnsLayer::Answer::Records:

@@ -1,6 +1,7 @@
 #include "checks/dkim.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,12 +75,13 @@ class DkimRun final : public pipeline::PendingCheck {
       : settings_(settings), facts_(facts), dns_(std::move(dns)), done_(std::move(done)) {}
 
   // False when `done` already ran (nothing to look up).
-  bool begin(const pipeline::Offload& offload, const std::string& message) {
+  // verifyDkim() copies the message only when it has a signature to verify.
+  bool begin(const pipeline::Offload& offload, std::string_view message) {
     auth::DkimOptions options;
     options.min_key_bits = settings_.min_key_bits;
     options.max_signatures = settings_.max_signatures;
     pending_ = auth::verifyDkim(
-        *dns_, offload, std::make_shared<const std::string>(message), options,
+        *dns_, offload, message, options,
         [this](std::vector<auth::DkimSignatureOutcome> outcomes) { finish(std::move(outcomes)); });
     return pending_ != nullptr;
   }

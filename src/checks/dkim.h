@@ -15,8 +15,9 @@
 //
 // Async: start() needs Context::resolver (through the DnsSource factory, a test seam) and
 // Context::facts, kept until the check ends (both outlive it). `done` runs inline, and start()
-// returns null, when there is nothing to look up. Destroying the handle cancels the lookups;
-// `done` never runs afterwards. Runs at order 0, before DMARC.
+// returns null, when there is nothing to look up; the message is copied only when there is
+// something to verify. Destroying the handle cancels the lookups and a verification still
+// queued for a worker; `done` never runs afterwards. Runs at order 0, before DMARC.
 #pragma once
 
 #include <functional>

@@ -179,6 +179,13 @@ void readDmarc(TableReader section, Dmarc& dmarc) {
   section.finish();
 }
 
+void readRules(TableReader section, Rules& rules) {
+  readPaths(section, "paths", rules.paths);
+  section.readUnsigned("match_limit", rules.match_limit, 1000, 100000000);
+  section.readUnsigned("depth_limit", rules.depth_limit, 100, 10000000);
+  section.finish();
+}
+
 void addFiles(const toml::table& root, std::string_view key, std::vector<FileKey>& out) {
   const toml::array* array = toml::at_path(root, key).as_array();
   if (array == nullptr) return;
@@ -202,6 +209,7 @@ void readCheckSections(TableReader& root, Config& config) {
   readSpf(root.table("spf"), config.spf);
   readDkim(root.table("dkim"), config.dkim);
   readDmarc(root.table("dmarc"), config.dmarc);
+  readRules(root.table("rules"), config.rules);
 }
 
 std::vector<FileKey> checkSectionFiles(const toml::table& root, const Config& config) {

@@ -179,6 +179,23 @@ void readLog(TableReader section, Log& log) {
 void readPolicy(TableReader section, Policy& policy) {
   section.readDouble("tag_score", policy.tag_score);
   section.readDouble("reject_score", policy.reject_score);
+  if (section.has("tempfail_score")) {
+    double tempfail = 0;
+    section.readDouble("tempfail_score", tempfail);
+    if (tempfail <= policy.tag_score || tempfail >= policy.reject_score) {
+      section.failAt("tempfail_score", "must be between tag_score and reject_score");
+    }
+    policy.tempfail_score = tempfail;
+  }
+  section.readString("subject_prefix", [&](const std::string& prefix) {
+    for (char c : prefix) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        throw ValueError("must not contain control characters");
+      }
+    }
+    policy.subject_prefix = prefix;
+  });
+  section.readBool("clean_status", policy.clean_status);
   if (policy.reject_score <= policy.tag_score) {
     std::ostringstream reason;
     if (section.has("reject_score")) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ struct Log {
 struct Policy {
   double tag_score = 5.0;      // X-Spam headers added from this score on
   double reject_score = 15.0;  // rejected with 550 5.7.1 from this score on
+  // Deferred with 451 4.7.1 from this score on (between tag and reject); absent: never.
+  std::optional<double> tempfail_score;
+  std::string subject_prefix;  // put before the Subject of tagged mail, e.g. "[SPAM]"
+  bool clean_status = true;    // clean mail gets "X-Spam-Status: No, score=..." too
 };
 
 struct ConnectionLimits {
@@ -202,6 +207,13 @@ struct Dmarc {
   double multiple_from_score = 5;
 };
 
+// Content rules (SpamAssassin's format) scored at end of data.
+struct Rules {
+  std::vector<std::string> paths;  // files and directories (their *.cf); empty: no rules
+  uint32_t match_limit = 100000;   // PCRE2 limits per match: a rule over them does not hit
+  uint32_t depth_limit = 10000;
+};
+
 struct Config {
   std::string source;  // the file it came from ("" for embedded defaults)
   Server server;
@@ -220,6 +232,7 @@ struct Config {
   Spf spf;
   Dkim dkim;
   Dmarc dmarc;
+  Rules rules;
 };
 
 using Snapshot = std::shared_ptr<const Config>;

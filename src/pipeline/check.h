@@ -65,6 +65,9 @@ struct Context {
   // outlives every pending check of the session; a check's timers live on this loop only.
   event_base* loop = nullptr;
   Offload offload;  // outlives every pending check, as `loop`
+  // Names of the symbols recorded before this check started: by earlier stages, and by the
+  // checks of lower orders in this stage (content rules combine them in metas).
+  std::vector<std::string> prior_symbols;
 };
 
 struct CheckResult {

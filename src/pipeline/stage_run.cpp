@@ -21,7 +21,7 @@ class Run final : public StageRun {
   bool begin(const Checks& checks, Stage stage, const Context& context,
              std::chrono::milliseconds deadline) {
     for (const auto& check : checks) {
-      if (check->runsAt(stage)) slots_.push_back(Slot{check, {}, {}, false, false});
+      if (check->runsAt(stage)) slots_.push_back(Slot{check, {}, {}, false, false, false});
     }
     std::stable_sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) {
       return a.check->order() < b.check->order();
@@ -46,6 +46,7 @@ class Run final : public StageRun {
     Clock::time_point started;
     bool started_yet;
     bool answered;
+    bool shared = false;  // its symbols are in context_.prior_symbols
   };
 
   // Starts the checks of the next order, and the order after that while every check started
@@ -54,6 +55,7 @@ class Run final : public StageRun {
     while (!startedPending()) {
       if (remaining() == 0) return finish();
       const int order = nextOrder();
+      addAnsweredSymbols();
       starting_ = true;
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         auto& slot = slots_[i];
@@ -66,6 +68,16 @@ class Run final : public StageRun {
         });
       }
       starting_ = false;
+    }
+  }
+
+  // The later orders see what the earlier ones found.
+  void addAnsweredSymbols() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (!slots_[i].answered || slots_[i].shared) continue;
+      slots_[i].shared = true;
+      for (const auto& symbol : outcome_.records[i].result.symbols)
+        context_.prior_symbols.push_back(symbol.name);
     }
   }
 

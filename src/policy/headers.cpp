@@ -1,5 +1,6 @@
 #include "policy/headers.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "smtp/command.h"
@@ -76,21 +77,32 @@ std::string receivedHeader(const ReceivedInfo& info) {
 
 std::string spamHeaders(bool spam, double score, double threshold,
                         const std::vector<Symbol>& symbols) {
-  std::string out = std::string("X-Spam-Flag: ") + (spam ? "YES" : "NO") + "\r\n";
+  std::string out = spam ? "X-Spam-Flag: YES\r\n" : "";
   out += "X-Spam-Score: " + formatScore(score) + "\r\n";
   out += std::string("X-Spam-Status: ") + (spam ? "Yes" : "No") + ", score=" + formatScore(score) +
-         " required=" + formatScore(threshold) + "\r\n";
-  if (!symbols.empty()) {
-    out += "X-Spam-Symbols:";
-    std::size_t column = out.size() - out.rfind('\n') - 1;
-    for (std::size_t i = 0; i < symbols.size(); ++i) {
-      appendFolded(out, column,
-                   symbols[i].name + "(" + formatScore(symbols[i].score) + ")" +
-                       (i + 1 < symbols.size() ? "," : ""));
+         " required=" + formatScore(threshold);
+  std::size_t column = out.size() - out.rfind('\n') - 1;
+  std::vector<std::string_view> names;
+  for (const auto& symbol : symbols) {
+    if (std::find(names.begin(), names.end(), symbol.name) == names.end()) {
+      names.push_back(symbol.name);
     }
-    out += "\r\n";
   }
-  return out;
+  if (names.empty()) appendFolded(out, column, "tests=none");
+  // "tests=A,B,C" as SpamAssassin writes it: no spaces, folded after a comma when long.
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::string word = std::string(names[i]) + (i + 1 < names.size() ? "," : "");
+    if (i == 0) {
+      appendFolded(out, column, "tests=" + word);
+    } else if (column + word.size() > kFoldAt) {
+      out += "\r\n\t" + word;
+      column = 8 + word.size();
+    } else {
+      out += word;
+      column += word.size();
+    }
+  }
+  return out + "\r\n";
 }
 
 std::string headerValue(std::string_view message, std::string_view name) {

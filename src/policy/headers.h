@@ -25,7 +25,9 @@ struct ReceivedInfo {
 
 // "Received: from ... by ... with ... id ...; date\r\n", folded below 78 columns.
 std::string receivedHeader(const ReceivedInfo& info);
-// X-Spam-Flag / X-Spam-Score / X-Spam-Status / X-Spam-Symbols, CRLF-terminated.
+// SpamAssassin's headers, CRLF-terminated: "X-Spam-Flag: YES" (spam only), "X-Spam-Score: 7.3",
+// "X-Spam-Status: Yes, score=7.3 required=5.0 tests=A,B,C" (folded; each symbol named once,
+// "tests=none" without any).
 std::string spamHeaders(bool spam, double score, double threshold,
                         const std::vector<Symbol>& symbols);
 // The unfolded value of the first `name:` field in the header block, without outer spaces;

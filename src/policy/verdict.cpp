@@ -53,6 +53,12 @@ Verdict decide(smtp::Stage stage, const std::vector<Symbol>& symbols,
         Action::Reject, smtp::makeReply(550, "5.7.1", "Message rejected as spam"),
         "score " + formatScore(score) + " >= reject_score " + formatScore(thresholds.reject_score)};
   }
+  if (thresholds.tempfail_score && score >= *thresholds.tempfail_score) {
+    return Verdict{Action::Tempfail,
+                   smtp::makeReply(451, "4.7.1", "Message deferred, try again later"),
+                   "score " + formatScore(score) + " >= tempfail_score " +
+                       formatScore(*thresholds.tempfail_score)};
+  }
   if (score >= thresholds.tag_score) {
     return Verdict{
         Action::Tag, std::nullopt,

@@ -42,6 +42,7 @@ struct Verdict {
 struct Thresholds {
   double tag_score = 5.0;
   double reject_score = 15.0;
+  std::optional<double> tempfail_score;  // 451 4.7.1 from this score on, below reject
 };
 
 double totalScore(const std::vector<Symbol>& symbols);

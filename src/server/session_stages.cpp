@@ -9,6 +9,7 @@
 #include "checks/pregreet.h"
 #include "dns/resolver.h"
 #include "policy/headers.h"
+#include "policy/rewrite.h"
 #include "server/session.h"
 #include "server/transaction_log.h"
 
@@ -113,7 +114,8 @@ void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
   }
   const auto& policy = env_.runtime->config->policy;
   afterVerdict(stage, policy::decide(stage, all, opinions,
-                                     policy::Thresholds{policy.tag_score, policy.reject_score}));
+                                     policy::Thresholds{policy.tag_score, policy.reject_score,
+                                                        policy.tempfail_score}));
 }
 
 void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
@@ -238,20 +240,21 @@ std::string Session::stampedMessage(const policy::Verdict& verdict) {
     }
   }
   received.when = std::time(nullptr);
-  std::string out = policy::receivedHeader(received);
+  std::string ours = policy::receivedHeader(received);
   const auto& config = *env_.runtime->config;
   if (config.spf.enabled || config.dkim.enabled || config.dmarc.enabled) {
-    out += auth::authenticationResultsHeader(config.server.authserv_id, facts_.auth);
+    ours += auth::authenticationResultsHeader(config.server.authserv_id, facts_.auth);
   }
-  if (verdict.action == policy::Action::Tag) {
+  const bool tag = verdict.action == policy::Action::Tag;
+  if (tag || config.policy.clean_status) {
     std::vector<policy::Symbol> all = connection_symbols_;
     all.insert(all.end(), transaction_->symbols.begin(), transaction_->symbols.end());
-    out += policy::spamHeaders(true, policy::totalScore(all),
-                               env_.runtime->config->policy.tag_score, all);
+    ours += policy::spamHeaders(tag, policy::totalScore(all), config.policy.tag_score, all);
   }
-  // RFC 8601 section 5: results claiming to be ours did not come from us.
-  out += auth::withoutOurAuthenticationResults(machine_.takeMessage(), config.server.authserv_id);
-  return out;
+  const std::string message = machine_.takeMessage();
+  return policy::stampMessage(
+      ours, message,
+      policy::Rewrite{config.server.authserv_id, tag ? config.policy.subject_prefix : ""});
 }
 
 pipeline::Context Session::context() {
@@ -271,6 +274,12 @@ pipeline::Context Session::context() {
   context.resolver = env_.resolver.get();
   context.loop = env_.base;
   context.offload = env_.offload;
+  for (const auto& symbol : connection_symbols_)
+    context.prior_symbols.push_back(symbol.name);
+  if (transaction_) {
+    for (const auto& symbol : transaction_->symbols)
+      context.prior_symbols.push_back(symbol.name);
+  }
   return context;
 }
 

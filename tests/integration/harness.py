@@ -276,6 +276,8 @@ class GatewayConfig:
             "backend": {"address": backend, "connect_timeout": 5, "command_timeout": 10,
                         "data_timeout": 30},
             "log": {"decisions": self.decisions},
+            # Messages arrive as sent plus our Received header: no "X-Spam-Status: No".
+            "policy": {"clean_status": False},
             # Loopback only: the resolver never falls back to /etc/resolv.conf in tests. Port 9
             # (discard) has no DNS server: lookups fail at once with a port-unreachable error.
             # The scoring checks are off here, so these tests see the core's behaviour alone;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "auth/dkim.h"
 #include "checks/dkim.h"
 #include "dkim_test_util.h"
 #include "fake_dns.h"
@@ -104,6 +105,20 @@ TEST_F(DkimCheckTest, OneSymbolPerResultKind) {
   EXPECT_EQ(result.symbols[0].detail, "d=football.example.com s=brisbane: body hash mismatch");
   EXPECT_EQ(result.symbols[1].name, "DKIM_TEMPERROR");
   EXPECT_NE(result.symbols[1].detail.find("servfail"), std::string::npos);
+}
+
+TEST_F(DkimCheckTest, VerifiesNoMoreThanMaxSignatures) {
+  publishBoth();
+  settings_.max_signatures = 1;
+  const auth::DkimLibraryStats before = auth::dkimLibraryStats();
+  const pipeline::CheckResult result = run(signed_);
+  ASSERT_EQ(facts_.auth.dkim.size(), 1u);
+  EXPECT_EQ(facts_.auth.dkim[0].selector, "brisbane");
+  EXPECT_EQ(facts_.auth.dkim[0].result, auth::DkimResult::Pass);
+  EXPECT_EQ(auth::dkimLibraryStats().signatures - before.signatures, 1u)
+      << "the second signature reached libopendkim";
+  ASSERT_EQ(result.symbols.size(), 1u);
+  EXPECT_EQ(result.symbols[0].detail, "d=football.example.com s=brisbane");
 }
 
 TEST_F(DkimCheckTest, UnsignedMessageIsNone) {

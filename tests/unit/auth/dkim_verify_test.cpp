@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "auth/dkim.h"
@@ -132,7 +134,7 @@ class DkimVerifyTest : public ::testing::Test {
   std::vector<DkimSignatureOutcome> verify(const std::string& message, DkimOptions options = {}) {
     std::optional<std::vector<DkimSignatureOutcome>> result;
     auto pending = verifyDkim(
-        *dns_, offload_->offload(), std::make_shared<const std::string>(message), options,
+        *dns_, offload_->offload(), message, options,
         [&](std::vector<DkimSignatureOutcome> outcomes) { result = std::move(outcomes); });
     EXPECT_TRUE(test::runUntil(base_, [&] { return result.has_value(); }));
     return result.value_or(std::vector<DkimSignatureOutcome>{});
@@ -437,13 +439,11 @@ TEST_F(DkimRulesTest, RefusedOffloadIsTemperror) {
 
 TEST_F(DkimRulesTest, NoSignatureAnswersInlineWithNothing) {
   bool called = false;
-  auto pending =
-      verifyDkim(*dns_, offload_->offload(),
-                 std::make_shared<const std::string>(toCrlf(dkimpyFile("rfc6376.msg") + "\n")), {},
-                 [&](std::vector<DkimSignatureOutcome> outcomes) {
-                   called = true;
-                   EXPECT_TRUE(outcomes.empty());
-                 });
+  auto pending = verifyDkim(*dns_, offload_->offload(), toCrlf(dkimpyFile("rfc6376.msg") + "\n"),
+                            {}, [&](std::vector<DkimSignatureOutcome> outcomes) {
+                              called = true;
+                              EXPECT_TRUE(outcomes.empty());
+                            });
   EXPECT_TRUE(called);
   EXPECT_EQ(pending, nullptr);
 }
@@ -452,14 +452,94 @@ TEST_F(DkimRulesTest, DestroyingTheHandleCancels) {
   publish("brisbane");
   publish("test");
   int calls = 0;
-  auto pending =
-      verifyDkim(*dns_, offload_->offload(), std::make_shared<const std::string>(rfc8463()), {},
-                 [&](std::vector<DkimSignatureOutcome>) { ++calls; });
+  auto pending = verifyDkim(*dns_, offload_->offload(), rfc8463(), {},
+                            [&](std::vector<DkimSignatureOutcome>) { ++calls; });
   ASSERT_NE(pending, nullptr);
   EXPECT_EQ(calls, 0) << "never inline when there are keys to fetch";
   pending.reset();
   test::runFor(base_, std::chrono::milliseconds(100));
   EXPECT_EQ(calls, 0);
+}
+
+// `count` more DKIM-Signature fields after the two of rfc8463(), folded, each with its own l=
+// (so its own body hash, were libopendkim to see it).
+std::string withExtraSignatures(std::string message, int count) {
+  std::string extra;
+  for (int i = 1; i <= count; ++i) {
+    extra +=
+        "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+        "\td=football.example.com; s=test; h=from; l=" +
+        std::to_string(i) +
+        ";\r\n"
+        "\tbh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=;\r\n"
+        "\tb=ZXh0cmE" +
+        std::to_string(i) + "\r\n";
+  }
+  message.insert(message.find("From: Joe"), extra);
+  return message;
+}
+
+TEST_F(DkimRulesTest, SignaturesPastTheLimitNeverReachTheVerifier) {
+  publish("brisbane");
+  publish("test");
+  const std::string message = withExtraSignatures(rfc8463(), 200);
+  DkimOptions options;
+  options.max_signatures = 2;
+  DkimLibraryStats before = dkimLibraryStats();
+  const auto two = verify(message, options);
+  ASSERT_EQ(two.size(), 2u) << describe(two);
+  EXPECT_EQ(two[0].result, DkimResult::Pass) << describe(two);
+  EXPECT_EQ(two[1].result, DkimResult::Pass) << "folded lines of the dropped fields are gone";
+  EXPECT_EQ(dkimLibraryStats().verifications - before.verifications, 1u);
+  EXPECT_EQ(dkimLibraryStats().signatures - before.signatures, 2u)
+      << "libopendkim found the dropped signatures";
+
+  options.max_signatures = 3;  // the limit counts in header order: the first extra comes in
+  before = dkimLibraryStats();
+  const auto three = verify(message, options);
+  ASSERT_EQ(three.size(), 3u) << describe(three);
+  EXPECT_EQ(three[1].result, DkimResult::Pass) << describe(three);
+  EXPECT_EQ(three[2].result, DkimResult::Fail) << describe(three);
+  EXPECT_EQ(dkimLibraryStats().signatures - before.signatures, 3u);
+}
+
+// Takes every job and runs it only when told, on the test thread: a queue whose workers are
+// all busy.
+struct QueuedOffload {
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> jobs;
+  DkimOffload offload() {
+    return [this](std::function<void()> work, std::function<void()> done) {
+      jobs.emplace_back(std::move(work), std::move(done));
+      return true;
+    };
+  }
+  void runAll() {
+    for (auto& [work, done] : jobs) {
+      work();
+      done();
+    }
+    jobs.clear();
+  }
+};
+
+TEST_F(DkimRulesTest, QueuedJobOfADestroyedHandleSkipsTheVerifier) {
+  publish("brisbane");
+  publish("test");
+  QueuedOffload queue;
+  for (const bool destroy : {false, true}) {
+    SCOPED_TRACE(destroy ? "handle destroyed" : "handle kept");
+    int calls = 0;
+    auto pending = verifyDkim(*dns_, queue.offload(), rfc8463(), {},
+                              [&](std::vector<DkimSignatureOutcome>) { ++calls; });
+    ASSERT_NE(pending, nullptr);
+    ASSERT_TRUE(test::runUntil(base_, [&] { return queue.jobs.size() == 1; }));
+    const DkimLibraryStats before = dkimLibraryStats();
+    if (destroy) pending.reset();
+    queue.runAll();
+    EXPECT_EQ(dkimLibraryStats().verifications - before.verifications, destroy ? 0u : 1u);
+    EXPECT_EQ(dkimLibraryStats().signatures - before.signatures, destroy ? 0u : 2u);
+    EXPECT_EQ(calls, destroy ? 0 : 1);
+  }
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <event2/event.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/spf.h"
 #include "checks/spf.h"
@@ -222,6 +224,134 @@ TEST_F(SpfCheckTest, EvaluatorAsksEachQuestionOnce) {
   const std::vector<std::string> expected = {"chain.example TXT", "one.chain.example TXT",
                                              "two.chain.example TXT", "host.chain.example A"};
   EXPECT_EQ(dns_.queries(), expected);
+}
+
+// RFC 7208 4.6.4: the void lookup limit counts the terms whose own lookup finds nothing, not
+// the address lookups of MX hosts or PTR names (libspf2 asks only the client's family for them).
+class SpfVoidLookupTest : public SpfCheckTest {
+ protected:
+  auth::SpfOutcome evaluate(const std::string& client_ip, const std::string& mail_from) {
+    std::optional<auth::SpfOutcome> outcome;
+    auto pending =
+        auth::evaluateSpf(dns_, auth::SpfRequest{client_ip, "helo.test", mail_from, "mx.test"},
+                          [&](auth::SpfOutcome o) { outcome = std::move(o); });
+    EXPECT_TRUE(test::runUntil(base_.get(), [&] { return outcome.has_value(); }));
+    return outcome.value_or(auth::SpfOutcome{});
+  }
+
+  // `domain` publishes "v=spf1 mx -all" (after `extra` terms) with `hosts` MX hosts, each
+  // with an address of `family` only.
+  void addMxDomain(const std::string& domain, const std::string& extra, int hosts, dns::Type family,
+                   const std::string& address) {
+    dns_.add(domain, dns::Type::TXT, "v=spf1 " + extra + "mx -all");
+    for (int i = 1; i <= hosts; ++i) {
+      const std::string host = "mx" + std::to_string(i) + "." + domain;
+      dns_.add(domain, dns::Type::MX, std::to_string(i * 10) + " " + host);
+      dns_.add(host, family, address);
+    }
+  }
+};
+
+TEST_F(SpfVoidLookupTest, Ipv6ClientAndMxHostsWithOnlyIpv4AddressesFails) {
+  addMxDomain("v4hosts.example", "", 3, dns::Type::A, "192.0.2.10");
+  const auth::SpfOutcome outcome = evaluate("2001:db8::9", "user@v4hosts.example");
+  EXPECT_EQ(outcome.result, auth::SpfResult::Fail) << outcome.detail;
+  const std::vector<std::string> aaaa = {"mx1.v4hosts.example AAAA", "mx2.v4hosts.example AAAA",
+                                         "mx3.v4hosts.example AAAA"};
+  for (const std::string& query : aaaa) {
+    EXPECT_NE(std::find(dns_.queries().begin(), dns_.queries().end(), query), dns_.queries().end())
+        << query;
+  }
+}
+
+TEST_F(SpfVoidLookupTest, Ipv6ClientPassesOnTheFourthMxHost) {
+  addMxDomain("late.example", "", 3, dns::Type::A, "192.0.2.10");
+  dns_.add("late.example", dns::Type::MX, "40 mx4.late.example");
+  dns_.add("mx4.late.example", dns::Type::AAAA, "2001:db8::9");
+  EXPECT_EQ(evaluate("2001:db8::9", "user@late.example").result, auth::SpfResult::Pass);
+  EXPECT_EQ(evaluate("2001:db8::8", "user@late.example").result, auth::SpfResult::Fail);
+}
+
+TEST_F(SpfVoidLookupTest, Ipv4ClientAndMxHostsWithOnlyIpv6AddressesFails) {
+  addMxDomain("v6hosts.example", "", 3, dns::Type::AAAA, "2001:db8::10");
+  const auth::SpfOutcome outcome = evaluate("192.0.2.9", "user@v6hosts.example");
+  EXPECT_EQ(outcome.result, auth::SpfResult::Fail) << outcome.detail;
+}
+
+// Two void terms, at the limit, and then MX hosts that have no address of the client's family.
+TEST_F(SpfVoidLookupTest, TwoVoidTermsAndAddresslessMxHostsFails) {
+  addMxDomain("mixed.example", "a:gone1.mixed.example a:gone2.mixed.example ", 3, dns::Type::A,
+              "192.0.2.10");
+  const auth::SpfOutcome outcome = evaluate("2001:db8::9", "user@mixed.example");
+  EXPECT_EQ(outcome.result, auth::SpfResult::Fail) << outcome.detail;
+}
+
+TEST_F(SpfVoidLookupTest, PtrNamesWithoutTheClientFamilyAreNotVoid) {
+  dns_.add("ptr.example", dns::Type::TXT, "v=spf1 ptr -all");
+  dns_.add("9.2.0.192.in-addr.arpa", dns::Type::PTR, "h1.ptr.example");
+  dns_.add("9.2.0.192.in-addr.arpa", dns::Type::PTR, "h2.ptr.example");
+  dns_.add("9.2.0.192.in-addr.arpa", dns::Type::PTR, "h3.ptr.example");
+  for (const char* host : {"h1.ptr.example", "h2.ptr.example", "h3.ptr.example"}) {
+    dns_.add(host, dns::Type::AAAA, "2001:db8::10");
+  }
+  const auth::SpfOutcome outcome = evaluate("192.0.2.9", "user@ptr.example");
+  EXPECT_EQ(outcome.result, auth::SpfResult::Fail) << outcome.detail;
+}
+
+// The limit itself (RFC 7208 4.6.4, the suite's void-over-limit): three terms whose own lookup
+// finds nothing, NXDOMAIN or no answer, are a permerror even when a later term would match.
+TEST_F(SpfVoidLookupTest, ThreeVoidTermLookupsArePermerror) {
+  dns_.add("three.example", dns::Type::TXT,
+           "v=spf1 a:nx.three.example mx:nodata.three.example exists:nx2.three.example "
+           "ip4:192.0.2.9 -all");
+  dns_.add("nodata.three.example", dns::Type::A, "192.0.2.99");  // exists, but has no MX
+  const auth::SpfOutcome outcome = evaluate("192.0.2.9", "user@three.example");
+  EXPECT_EQ(outcome.result, auth::SpfResult::PermError);
+  EXPECT_NE(outcome.detail.find("void lookups"), std::string::npos) << outcome.detail;
+  dns_.add("nx2.three.example", dns::Type::A, "127.0.0.2");  // now only two void terms
+  EXPECT_EQ(evaluate("192.0.2.8", "user@three.example").result, auth::SpfResult::Pass);
+}
+
+// libspf2 aborts on its internal errors (SPF_errorx calls abort() after any handler), so
+// hostile records and local parts must never reach one: macro expansion of 8-bit, delimiter-only
+// and over-long local parts with reversal, truncation and URL-encoding ends in a result.
+TEST_F(SpfVoidLookupTest, HostileMacrosAndLocalPartsEndInAResult) {
+  const std::vector<std::string> records = {
+      "v=spf1 exists:%{L}.hostile.example -all",
+      "v=spf1 exists:%{lr-}.hostile.example -all",
+      "v=spf1 exists:%{l1r-+=_}.hostile.example -all",
+      "v=spf1 exists:%{L2r.-}.%{Sr}.hostile.example -all",
+      "v=spf1 exists:%{l99999999999r}.hostile.example -all",
+      "v=spf1 exists:%{p}.%{pr-}.%{l}%{l}%{l}%{l}%{l}.hostile.example -all",
+      "v=spf1 a:%{l}.%{l}.%{l}.%{l}.%{l}.hostile.example mx:%{Lr}.hostile.example -all"};
+  const std::vector<std::string> local_parts = {"-",
+                                                "..",
+                                                ".-.",
+                                                "\xc3\xa9t\xe9",
+                                                "\xff\xfe.\x80",
+                                                std::string(64, 'x'),
+                                                std::string(63, '-') + "a",
+                                                "a+b=c_d|e"};
+  int n = 0;
+  for (const std::string& record : records) {
+    const std::string domain = "h" + std::to_string(++n) + ".example";
+    dns_.add(domain, dns::Type::TXT, record);
+    for (const std::string& local : local_parts) {
+      const auth::SpfOutcome outcome = evaluate("192.0.2.9", local + "@" + domain);
+      EXPECT_TRUE(outcome.result == auth::SpfResult::Fail ||
+                  outcome.result == auth::SpfResult::PermError)
+          << record << " / " << local << ": " << outcome.detail;
+    }
+  }
+}
+
+// URL-encoding (%{L}) of 8-bit bytes: one "%xx" per byte (libspf2 before Debian's
+// "Sanity check for sprintf" wrote "%ffffffc3", past its buffer: CVE-2021-33912).
+TEST_F(SpfVoidLookupTest, UrlEncodedLocalPartIsOneEscapePerByte) {
+  dns_.add("hostile.example", dns::Type::TXT, "v=spf1 exists:%{L}.hostile.example -all");
+  EXPECT_EQ(evaluate("192.0.2.9", "\xc3\xa9t@hostile.example").result, auth::SpfResult::Fail);
+  EXPECT_NE(std::find(dns_.queries().begin(), dns_.queries().end(), "%c3%a9t.hostile.example A"),
+            dns_.queries().end());
 }
 
 }  // namespace

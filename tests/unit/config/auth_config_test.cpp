@@ -106,6 +106,37 @@ multiple_from_score = 7
   EXPECT_DOUBLE_EQ(dmarc.multiple_from_score, 7);
 }
 
+TEST(PolicyAndRulesConfig, KeysAndDefaults) {
+  const Snapshot d = parse("", "t.toml");
+  EXPECT_FALSE(d->policy.tempfail_score.has_value());
+  EXPECT_EQ(d->policy.subject_prefix, "");
+  EXPECT_TRUE(d->policy.clean_status);
+  EXPECT_TRUE(d->rules.paths.empty());
+  const Snapshot c = parse(R"([policy]
+tag_score = 4
+reject_score = 12
+tempfail_score = 8
+subject_prefix = "[SPAM]"
+clean_status = false
+[rules]
+paths = ["rules", "/etc/spamgate/local.cf"]
+match_limit = 5000
+depth_limit = 500
+)",
+                           "t.toml");
+  EXPECT_EQ(c->policy.tempfail_score, 8.0);
+  EXPECT_EQ(c->policy.subject_prefix, "[SPAM]");
+  EXPECT_FALSE(c->policy.clean_status);
+  EXPECT_EQ(c->rules.paths, (std::vector<std::string>{"rules", "/etc/spamgate/local.cf"}));
+  EXPECT_EQ(c->rules.match_limit, 5000u);
+  EXPECT_EQ(c->rules.depth_limit, 500u);
+  EXPECT_EQ(errorOf("[policy]\ntempfail_score = 20\n"),
+            "t.toml:2: key 'policy.tempfail_score': must be between tag_score and reject_score");
+  EXPECT_EQ(errorOf("[policy]\nsubject_prefix = \"a\\nb\"\n"),
+            "t.toml:2: key 'policy.subject_prefix': must not contain control characters");
+  EXPECT_EQ(errorOf("[rules]\npath = []\n"), "t.toml:2: key 'rules.path': unknown key");
+}
+
 TEST(AuthConfigErrors, DmarcNeedsSpfAndDkim) {
   EXPECT_EQ(errorOf("[dkim]\nenabled = false\n"),
             "t.toml:2: key 'dkim.enabled': DMARC needs both SPF and DKIM: enable dkim or set "

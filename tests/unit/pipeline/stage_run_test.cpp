@@ -69,6 +69,7 @@ class FakeCheck final : public Check {
     ++probe.starts;
     started_at = Clock::now();
     seen_ip = context.client_ip;
+    seen_prior = context.prior_symbols;
     if (delay_ && *delay_ == 0ms) {
       ++probe.answers;
       done(result_);
@@ -79,6 +80,7 @@ class FakeCheck final : public Check {
 
   Probe probe;
   std::string seen_ip;
+  std::vector<std::string> seen_prior;
   int order_ = 0;
   Clock::time_point started_at;
 
@@ -402,6 +404,7 @@ TEST_F(StageRunTest, LaterOrderStartsOnceTheEarlierOrderHasAnswered) {
   auto late = add("late", 0ms, resultWith("LATE", 1));
   late->order_ = 1;
   auto early = add("early", 50ms, resultWith("EARLY", 2));
+  context_.prior_symbols = {"EARLIER"};
   auto run = start(5000ms);
   ASSERT_NE(run, nullptr);
   EXPECT_EQ(late->probe.starts, 0) << "must wait for the early check";
@@ -410,6 +413,9 @@ TEST_F(StageRunTest, LaterOrderStartsOnceTheEarlierOrderHasAnswered) {
   EXPECT_EQ(late->probe.starts, 1);
   EXPECT_GE(late->started_at - early->started_at, 50ms - kSlack);
   EXPECT_EQ(late->seen_ip, "192.0.2.7") << "the later order sees the same context";
+  EXPECT_EQ(late->seen_prior, (std::vector<std::string>{"EARLIER", "EARLY"}))
+      << "and the symbols of the earlier order";
+  EXPECT_EQ(early->seen_prior, (std::vector<std::string>{"EARLIER"}));
   ASSERT_EQ(outcome_->records.size(), 2u);
   EXPECT_EQ(outcome_->records[0].check, "early");
   EXPECT_EQ(outcome_->records[1].check, "late");

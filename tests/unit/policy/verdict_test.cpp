@@ -22,7 +22,7 @@ std::vector<Symbol> scores(std::initializer_list<double> values) {
   return out;
 }
 
-const Thresholds kThresholds{5.0, 15.0};
+const Thresholds kThresholds{5.0, 15.0, std::nullopt};
 
 TEST(ActionTest, OrderedByStrengthAndNamed) {
   EXPECT_LT(Action::Accept, Action::Tag);
@@ -128,12 +128,28 @@ TEST(DecideTest, NegativeScoresLowerTheTotal) {
 }
 
 TEST(DecideTest, ReasonCarriesTheTotalAndConfiguredThreshold) {
-  const auto v = decide(Stage::EndOfData, scores({3.25, 4}), {}, Thresholds{7.0, 9.5});
+  const auto v =
+      decide(Stage::EndOfData, scores({3.25, 4}), {}, Thresholds{7.0, 9.5, std::nullopt});
   EXPECT_EQ(v.action, Action::Tag);
   EXPECT_EQ(v.reason, "score 7.25 >= tag_score 7.00");
-  const auto r = decide(Stage::EndOfData, scores({9.75}), {}, Thresholds{7.0, 9.5});
+  const auto r = decide(Stage::EndOfData, scores({9.75}), {}, Thresholds{7.0, 9.5, std::nullopt});
   EXPECT_EQ(r.action, Action::Reject);
   EXPECT_EQ(r.reason, "score 9.75 >= reject_score 9.50");
+}
+
+TEST(DecideTest, TempfailScoreDefersBetweenTagAndReject) {
+  const Thresholds t{5.0, 15.0, 10.0};
+  const auto tag = decide(Stage::EndOfData, scores({9.5}), {}, t);
+  EXPECT_EQ(tag.action, Action::Tag);
+  const auto later = decide(Stage::EndOfData, scores({10}), {}, t);
+  EXPECT_EQ(later.action, Action::Tempfail);
+  ASSERT_TRUE(later.reply.has_value());
+  EXPECT_EQ(later.reply->code, 451);
+  EXPECT_EQ(later.reply->enhanced, "4.7.1");
+  EXPECT_EQ(later.reason, "score 10.00 >= tempfail_score 10.00");
+  EXPECT_EQ(decide(Stage::EndOfData, scores({15}), {}, t).action, Action::Reject);
+  EXPECT_EQ(decide(Stage::Rcpt, scores({12}), {}, t).action, Action::Accept)
+      << "scores decide at end of data only";
 }
 
 TEST(DecideTest, AcceptOpinionDoesNotStopTheScore) {

@@ -1,0 +1,218 @@
+// Scanning one message: regex rules run lazily (only when reported or needed by a meta, once
+// each), metas in dependency order, every match under the set's match and depth limits.
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+#include "rules/internal.h"
+
+namespace spamgate::rules {
+namespace {
+
+using detail::HeaderSource;
+using detail::HeaderSpec;
+using detail::HeaderView;
+using detail::Kind;
+using detail::Node;
+using detail::Rule;
+
+bool equalsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool isLimit(int rc) {
+  return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+}
+
+// The per-scan PCRE2 state: one match data, one match context with the limits, one JIT stack.
+class Matcher {
+ public:
+  explicit Matcher(const LoadOptions& options)
+      : data_(pcre2_match_data_create(1, nullptr)),
+        context_(pcre2_match_context_create(nullptr)),
+        stack_(pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr)) {
+    pcre2_set_match_limit(context_, options.match_limit);
+    pcre2_set_depth_limit(context_, options.depth_limit);
+    if (stack_ != nullptr) pcre2_jit_stack_assign(context_, nullptr, stack_);
+  }
+  ~Matcher() {
+    pcre2_jit_stack_free(stack_);
+    pcre2_match_context_free(context_);
+    pcre2_match_data_free(data_);
+  }
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
+
+  // Matches of `code` in `subject`, up to `most`; false when a limit stopped the search.
+  bool count(const pcre2_code* code, std::string_view subject, unsigned most, unsigned& found) {
+    auto text = reinterpret_cast<PCRE2_SPTR>(subject.data());
+    PCRE2_SIZE offset = 0;
+    while (found < most && offset <= subject.size()) {
+      int rc = pcre2_match(code, text, subject.size(), offset, 0, data_, context_);
+      if (rc == PCRE2_ERROR_NOMATCH) break;
+      if (rc < 0) return !isLimit(rc);
+      ++found;
+      const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data_);
+      offset = ovector[1] > ovector[0] ? ovector[1] : ovector[0] + 1;
+    }
+    return true;
+  }
+
+ private:
+  pcre2_match_data* data_;
+  pcre2_match_context* context_;
+  pcre2_jit_stack* stack_;
+};
+
+class Scanner {
+ public:
+  Scanner(const RuleSet& set, const mime::Message& message, std::string_view full,
+          const std::vector<std::string>& external, ScanResult& result)
+      : set_(set),
+        message_(message),
+        full_(full),
+        result_(result),
+        matcher_(set.options),
+        values_(set.rules.size(), -1),
+        external_(set.externals.size(), 0) {
+    for (const std::string& name : external) {
+      if (auto it = set.external_index.find(name); it != set.external_index.end()) {
+        external_[it->second] = 1;
+      }
+    }
+  }
+
+  void run() {
+    for (uint32_t meta : set_.meta_order)
+      values_[meta] = evaluateMeta(set_.rules[meta]);
+    for (uint32_t i = 0; i < set_.rules.size(); ++i) {
+      const Rule& rule = set_.rules[i];
+      if (!rule.reported) continue;
+      int count = value(i);
+      if (count <= 0) continue;
+      double score = rule.score * count;
+      result_.hits.push_back({rule.name, score, rule.description, static_cast<unsigned>(count)});
+      result_.score += score;
+    }
+  }
+
+ private:
+  int value(uint32_t index) {
+    if (values_[index] < 0) values_[index] = evaluateLeaf(set_.rules[index]);
+    return values_[index];
+  }
+
+  int evaluateMeta(const Rule& rule) {
+    auto leaf = [this](const Node& node) -> double {
+      if (node.external) return external_[node.ref];
+      return value(node.ref);
+    };
+    return detail::evaluate(rule.meta, leaf) != 0 ? 1 : 0;
+  }
+
+  int evaluateLeaf(const Rule& rule) {
+    if (rule.kind == Kind::Meta) return evaluateMeta(rule);  // a meta outside meta_order
+    if (rule.kind == Kind::Header && rule.header.exists) return hasField(rule.header.field);
+    unsigned most = rule.multiple ? (rule.maxhits > 0 ? rule.maxhits : detail::kMaxMultiple) : 1;
+    unsigned found = 0;
+    bool complete = true;
+    switch (rule.kind) {
+      case Kind::Header:
+        complete = matcher_.count(rule.re.get(), headerText(rule.header), most, found);
+        break;
+      case Kind::Body:
+        complete = matcher_.count(rule.re.get(), message_.body, most, found);
+        break;
+      case Kind::Rawbody:
+        complete = matcher_.count(rule.re.get(), message_.rawbody, most, found);
+        break;
+      case Kind::Full:
+        complete = matcher_.count(rule.re.get(), full_, most, found);
+        break;
+      case Kind::Uri:
+        for (const std::string& uri : message_.uris) {
+          if (found >= most || !complete) break;
+          complete = matcher_.count(rule.re.get(), uri, most, found);
+        }
+        break;
+      case Kind::Meta:
+        break;
+    }
+    if (!complete) {
+      ++result_.limit_hits;
+      result_.limited_rules.push_back(rule.name);
+      return 0;
+    }
+    if (rule.kind == Kind::Header && rule.header.negate) return found == 0 ? 1 : 0;
+    return static_cast<int>(found);
+  }
+
+  int hasField(std::string_view name) const {
+    return std::any_of(message_.headers.begin(), message_.headers.end(),
+                       [&](const mime::Header& h) { return equalsNoCase(h.name, name); });
+  }
+
+  const std::string& headerText(const HeaderSpec& spec) {
+    std::string key(1, static_cast<char>('0' + static_cast<int>(spec.view)));
+    for (char c : spec.field)
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, added] = headers_.try_emplace(std::move(key));
+    if (added) it->second = composeHeader(spec);
+    if (!it->second && spec.if_unset) return *spec.if_unset;
+    static const std::string kEmpty;
+    return it->second ? *it->second : kEmpty;
+  }
+
+  std::optional<std::string> composeHeader(const HeaderSpec& spec) const {
+    bool raw = spec.view == HeaderView::Raw;
+    std::optional<std::string> out;
+    for (const mime::Header& h : message_.headers) {
+      bool all = spec.source == HeaderSource::All;
+      bool wanted = spec.source == HeaderSource::ToCc
+                        ? equalsNoCase(h.name, "To") || equalsNoCase(h.name, "Cc")
+                        : all || equalsNoCase(h.name, spec.field);
+      if (!wanted) continue;
+      if (spec.view == HeaderView::Addr || spec.view == HeaderView::Name) {
+        for (const mime::Mailbox& box : mime::mailboxes(h.raw)) {
+          const std::string& part = spec.view == HeaderView::Addr ? box.address : box.name;
+          if (spec.view == HeaderView::Addr && part.empty()) continue;
+          return part;
+        }
+        continue;
+      }
+      if (!out) out.emplace();
+      if (all) *out += h.name + ": ";
+      *out += raw ? h.raw : h.decoded;
+      *out += '\n';
+    }
+    return out;
+  }
+
+  const RuleSet& set_;
+  const mime::Message& message_;
+  std::string_view full_;
+  ScanResult& result_;
+  Matcher matcher_;
+  std::vector<int> values_;
+  std::vector<int> external_;
+  std::unordered_map<std::string, std::optional<std::string>> headers_;
+};
+
+}  // namespace
+
+ScanResult scan(const RuleSet& rules, const mime::Message& message, std::string_view full,
+                const std::vector<std::string>& external) {
+  ScanResult result;
+  Scanner(rules, message, full, external, result).run();
+  return result;
+}
+
+std::size_t ruleCount(const RuleSet& rules) {
+  return rules.rules.size();
+}
+
+}  // namespace spamgate::rules

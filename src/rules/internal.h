@@ -1,0 +1,190 @@
+// Internals of the rules module shared by its files: the compiled rule, the expression tree
+// used by metas and `if` lines, the regex front end. Not part of the public face.
+#pragma once
+
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rules/rules.h"
+
+namespace spamgate::rules::detail {
+
+enum class Kind : uint8_t { Header, Body, Rawbody, Uri, Full, Meta };
+std::string_view kindName(Kind kind);
+bool isRegexKind(Kind kind);
+
+// --- regex.cpp ---------------------------------------------------------------------------
+
+struct CodeDeleter {
+  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
+};
+using Code = std::unique_ptr<pcre2_code, CodeDeleter>;
+
+// "/re/flags" or "m{re}flags" (any non-word delimiter; (), {}, [], <> nest) at the start of
+// `text`: the pattern between the delimiters as written, the flags, and what follows.
+struct Delimited {
+  std::string pattern;
+  std::string flags;
+  std::string_view rest;
+};
+std::optional<Delimited> splitDelimited(std::string_view text, std::string& error);
+
+// Compiles with PCRE2 (flags i m s x; `extra` options added), JIT when asked. On failure:
+// null and `error` = "bad regex: <PCRE2 message> at offset N" or "bad regex flags 'q'".
+Code compileRegex(const Delimited& re, uint32_t extra, bool jit, std::string& error);
+
+// --- meta.cpp ----------------------------------------------------------------------------
+
+enum class Op : uint8_t {
+  Number,
+  Name,
+  Call,
+  Not,
+  Neg,
+  Mul,
+  Div,
+  Add,
+  Sub,
+  Lt,
+  Gt,
+  Le,
+  Ge,
+  Eq,
+  Ne,
+  And,
+  Or
+};
+
+struct Node {
+  Op op = Op::Number;
+  double number = 0;
+  std::string name;  // Name: the identifier; Call: "function(argument)" split in two
+  std::string arg;   // Call: the argument
+  int32_t lhs = -1;  // child indices into Expression::nodes
+  int32_t rhs = -1;
+  uint32_t ref = 0;  // Name, once resolved: rule index, or external index
+  bool external = false;
+};
+
+struct Expression {
+  std::vector<Node> nodes;
+  int32_t root = -1;
+};
+
+inline constexpr int kMaxExpressionDepth = 64;
+
+// Parses a meta expression (calls refused) or an `if` condition (calls allowed).
+std::optional<Expression> parseExpression(std::string_view text, bool allow_calls,
+                                          std::string& error);
+
+// Evaluates with `leaf(node)` giving Name and Call values. && and || short-circuit and
+// give 1 or 0, as do ! and comparisons; division by zero gives 0.
+template <class Leaf>
+double evaluate(const Expression& e, int32_t index, Leaf& leaf) {
+  const Node& n = e.nodes[static_cast<std::size_t>(index)];
+  auto lhs = [&] { return evaluate(e, n.lhs, leaf); };
+  auto rhs = [&] { return evaluate(e, n.rhs, leaf); };
+  switch (n.op) {
+    case Op::Number:
+      return n.number;
+    case Op::Name:
+    case Op::Call:
+      return leaf(n);
+    case Op::Not:
+      return lhs() == 0 ? 1 : 0;
+    case Op::Neg:
+      return -lhs();
+    case Op::Mul:
+      return lhs() * rhs();
+    case Op::Div: {
+      double d = rhs();
+      return d == 0 ? 0 : lhs() / d;
+    }
+    case Op::Add:
+      return lhs() + rhs();
+    case Op::Sub:
+      return lhs() - rhs();
+    case Op::Lt:
+      return lhs() < rhs() ? 1 : 0;
+    case Op::Gt:
+      return lhs() > rhs() ? 1 : 0;
+    case Op::Le:
+      return lhs() <= rhs() ? 1 : 0;
+    case Op::Ge:
+      return lhs() >= rhs() ? 1 : 0;
+    case Op::Eq:
+      return lhs() == rhs() ? 1 : 0;
+    case Op::Ne:
+      return lhs() != rhs() ? 1 : 0;
+    case Op::And:
+      return lhs() != 0 && rhs() != 0 ? 1 : 0;
+    case Op::Or:
+      return lhs() != 0 || rhs() != 0 ? 1 : 0;
+  }
+  return 0;
+}
+
+template <class Leaf>
+double evaluate(const Expression& e, Leaf& leaf) {
+  return e.root < 0 ? 0 : evaluate(e, e.root, leaf);
+}
+
+// --- the compiled set ----------------------------------------------------------------------
+
+enum class HeaderSource : uint8_t { Field, All, ToCc };
+enum class HeaderView : uint8_t { Decoded, Raw, Addr, Name };
+
+struct HeaderSpec {
+  std::string field;
+  HeaderSource source = HeaderSource::Field;
+  HeaderView view = HeaderView::Decoded;
+  bool exists = false;  // exists:Field
+  bool negate = false;  // !~
+  std::optional<std::string> if_unset;
+};
+
+struct Rule {
+  std::string name;
+  Kind kind = Kind::Body;
+  std::string file;
+  unsigned line = 0;
+  HeaderSpec header;
+  Code re;
+  std::string pattern;  // as written, kept for ReplaceTags
+  std::string flags;
+  uint32_t extra_options = 0;
+  Expression meta;
+  double score = 0;
+  std::string description;
+  bool multiple = false;
+  unsigned maxhits = 0;
+  bool reported = false;  // scored: not __, score != 0
+  bool needed = false;    // runs at scan: reported, or a needed meta depends on it
+};
+
+inline constexpr unsigned kMaxMultiple = 1000;
+
+}  // namespace spamgate::rules::detail
+
+namespace spamgate::rules {
+
+class RuleSet {
+ public:
+  std::vector<detail::Rule> rules;
+  std::vector<uint32_t> meta_order;  // needed metas, dependencies first
+  std::vector<std::string> externals;
+  std::unordered_map<std::string, uint32_t> external_index;
+  LoadOptions options;
+};
+
+}  // namespace spamgate::rules
