@@ -45,6 +45,7 @@ rules::LoadOptions rulesOptions(const config::Rules& settings) {
   rules::LoadOptions options;
   options.match_limit = settings.match_limit;
   options.depth_limit = settings.depth_limit;
+  options.skip_bad_regex = settings.skip_bad_regex;
   options.external_names = {"CHECK_TIMEOUT",
                             "CONN_LIMIT_IP",
                             "CONN_LIMIT_TOTAL",

@@ -183,6 +183,7 @@ void readRules(TableReader section, Rules& rules) {
   readPaths(section, "paths", rules.paths);
   section.readUnsigned("match_limit", rules.match_limit, 1000, 100000000);
   section.readUnsigned("depth_limit", rules.depth_limit, 100, 10000000);
+  section.readBool("skip_bad_regex", rules.skip_bad_regex);
   section.finish();
 }
 

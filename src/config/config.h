@@ -212,6 +212,9 @@ struct Rules {
   std::vector<std::string> paths;  // files and directories (their *.cf); empty: no rules
   uint32_t match_limit = 100000;   // PCRE2 limits per match: a rule over them does not hit
   uint32_t depth_limit = 10000;
+  // Third-party sets (SpamAssassin's stock rules): a regex PCRE2 refuses skips its rule with a
+  // warning instead of refusing the whole set.
+  bool skip_bad_regex = false;
 };
 
 struct Config {

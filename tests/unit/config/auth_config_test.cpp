@@ -122,6 +122,7 @@ clean_status = false
 paths = ["rules", "/etc/spamgate/local.cf"]
 match_limit = 5000
 depth_limit = 500
+skip_bad_regex = true
 )",
                            "t.toml");
   EXPECT_EQ(c->policy.tempfail_score, 8.0);
@@ -130,6 +131,8 @@ depth_limit = 500
   EXPECT_EQ(c->rules.paths, (std::vector<std::string>{"rules", "/etc/spamgate/local.cf"}));
   EXPECT_EQ(c->rules.match_limit, 5000u);
   EXPECT_EQ(c->rules.depth_limit, 500u);
+  EXPECT_TRUE(c->rules.skip_bad_regex);
+  EXPECT_FALSE(d->rules.skip_bad_regex);
   EXPECT_EQ(errorOf("[policy]\ntempfail_score = 20\n"),
             "t.toml:2: key 'policy.tempfail_score': must be between tag_score and reject_score");
   EXPECT_EQ(errorOf("[policy]\nsubject_prefix = \"a\\nb\"\n"),
