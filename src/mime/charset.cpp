@@ -179,6 +179,7 @@ std::string toUtf8(std::string_view bytes, std::string_view charset, bool& error
     appendValidUtf8(out, bytes);
     return out;
   }
+  ensureGMime();  // its charset alias table
   const char* iconv_name = g_mime_charset_iconv_name(name.c_str());
   Iconv converter(iconv_name != nullptr ? iconv_name : name.c_str());
   if (!converter.ok()) {

@@ -92,6 +92,7 @@ std::string decodeHeaderText(std::string_view raw) {
   for (char& c : text) {
     if (c == '\0') c = ' ';  // GMime takes C strings
   }
+  ensureGMime();
   char* decoded = g_mime_utils_header_decode_text(nullptr, text.c_str());
   std::string out;
   if (decoded == nullptr) {
