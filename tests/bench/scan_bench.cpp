@@ -2,8 +2,10 @@
 // message into memory, then parses and scans each one as `spamgate scan` does, timing the two
 // steps with the thread's CPU clock.
 //
-//   scan_bench [--skip-bad-regex] [--score-set N] [--reps N] [--per-rule N] --rules PATH...
-//              -- FILE...
+//   scan_bench -c CONFIG [--skip-bad-regex] [--score-set N] [--reps N] [--per-rule N] -- FILE...
+//
+// The rules load as `spamgate scan -c CONFIG` loads them ([rules] of CONFIG, through
+// checks::rulesOptions); --skip-bad-regex and --score-set override the load options.
 //
 // stdout, one line per message (last repetition): "file\tbytes\tparse_us\trules_us\tscore\thits"
 // with hits comma-separated; then "#"-lines: load CPU time, totals per repetition, and with
@@ -23,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "checks/rules.h"
+#include "config/config.h"
 #include "mime/message.h"
 #include "rules/internal.h"
 #include "rules/rules.h"
@@ -38,8 +42,9 @@ double cpuMicros() {
 }
 
 struct Options {
-  rules::LoadOptions load;
-  std::vector<std::string> paths;
+  std::string config;
+  bool skip_bad_regex = false;
+  int score_set = -1;
   std::vector<std::string> files;
   unsigned reps = 1;
   std::size_t per_rule = 0;
@@ -56,15 +61,15 @@ Options parseArgs(int argc, char** argv) {
     } else if (a == "--") {
       files = true;
     } else if (a == "--skip-bad-regex") {
-      o.load.skip_bad_regex = true;
+      o.skip_bad_regex = true;
     } else if (a == "--score-set") {
-      o.load.score_set = static_cast<unsigned>(std::stoul(next()));
+      o.score_set = std::stoi(next());
     } else if (a == "--reps") {
       o.reps = static_cast<unsigned>(std::stoul(next()));
     } else if (a == "--per-rule") {
       o.per_rule = std::stoul(next());
-    } else if (a == "--rules") {
-      o.paths.push_back(next());
+    } else if (a == "-c") {
+      o.config = next();
     } else {
       std::fprintf(stderr, "scan_bench: unknown argument %s\n", a.c_str());
       std::exit(2);
@@ -148,9 +153,13 @@ void perRule(rules::RuleSet& set, const std::vector<std::string>& raw, std::size
 
 int main(int argc, char** argv) {
   const Options o = parseArgs(argc, argv);
+  const config::Snapshot config = config::load(o.config);
+  rules::LoadOptions options = checks::rulesOptions(config->rules);
+  if (o.skip_bad_regex) options.skip_bad_regex = true;
+  if (o.score_set >= 0) options.score_set = static_cast<unsigned>(o.score_set);
   const double t0 = cpuMicros();
   rules::LoadReport report;
-  auto set = rules::loadRules(o.paths, o.load, report);
+  auto set = rules::loadRules(config->rules.paths, options, report);
   const double load = cpuMicros() - t0;
   for (const auto& error : report.errors)
     std::fprintf(stderr, "%s\n", error.text().c_str());
