@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "auth/authentication_results.h"
-#include "policy/rewrite.h"
 #include "auth/from_header.h"
+#include "policy/rewrite.h"
 
 namespace {
 
@@ -37,14 +37,15 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 void checkRemoval(std::string_view message, std::string_view id) {
-  const std::string out = policy::stampMessage("", message, policy::Rewrite{id, ""});
+  const std::string out =
+      spamgate::policy::stampMessage("", message, spamgate::policy::Rewrite{id, ""});
   require(out.size() <= message.size());
   const auto fields = headerFields(message);
   const std::size_t tail = fields.empty() ? 0 : fields.back().end;
   require(message.size() - tail <= out.size());
   require(std::string_view(out).substr(out.size() - (message.size() - tail)) ==
           message.substr(tail));
-  require(policy::stampMessage("", out, policy::Rewrite{id, ""}) == out);
+  require(spamgate::policy::stampMessage("", out, spamgate::policy::Rewrite{id, ""}) == out);
   for (const HeaderField& field : headerFields(out)) {
     if (!iequals(field.name, "Authentication-Results")) continue;
     const auto found = authservId(field.value);
