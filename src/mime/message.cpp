@@ -116,20 +116,40 @@ class Views {
 
   void addText(const std::string& text, bool html, UriSet& uris) {
     if (!message_.rawbody.empty()) append(message_.rawbody, "\n");
-    append(message_.rawbody, text);
+    append(message_.rawbody, partCap(text, limits_.rawbody_part_scan_bytes, '>'));
     if (!html) {
-      append(message_.body, paragraphs(text));
+      addBody(paragraphs(text));
       uris.scanText(text);
       return;
     }
     detail::HtmlText rendered = detail::renderHtml(text);
-    append(message_.body, paragraphs(rendered.text));
+    addBody(paragraphs(rendered.text));
     for (const std::string& link : rendered.links)
       uris.add(link);
     uris.scanText(rendered.text);
   }
 
  private:
+  // A part's paragraphs, cut to its scan size, end with a line break as uncut ones do.
+  void addBody(std::string_view rendered) {
+    const std::string_view part = partCap(rendered, limits_.body_part_scan_bytes, ' ');
+    append(message_.body, part);
+    if (!part.empty() && part.back() != '\n') append(message_.body, "\n");
+  }
+
+  // One part's text cut to about `cap` bytes, as SpamAssassin cuts it: just after the first
+  // line break, else the first `other`, found within 1 KiB past `cap`; else at `cap`.
+  std::string_view partCap(std::string_view text, std::size_t cap, char other) {
+    if (cap == 0 || text.size() <= cap) return text;
+    message_.stats.truncated = true;
+    constexpr std::size_t kSlack = 1024;
+    for (char boundary : {'\n', other}) {
+      const std::size_t at = text.find(boundary, cap);
+      if (at != std::string_view::npos && at - cap <= kSlack) return text.substr(0, at + 1);
+    }
+    return text.substr(0, detail::utf8Cut(text, cap));
+  }
+
   void append(std::string& view, std::string_view text) {
     const std::size_t room = limits_.max_text_bytes - std::min(view.size(), limits_.max_text_bytes);
     const std::size_t take = detail::utf8Cut(text, room);

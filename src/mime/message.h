@@ -16,6 +16,11 @@ struct Limits {
   std::size_t max_depth = 20;            // nested multiparts / message/rfc822
   std::size_t max_parts = 500;           // leaf parts walked
   std::size_t max_text_bytes = 1 << 20;  // per view (body, rawbody): the rest is cut
+  // SpamAssassin's body_part_scan_size and rawbody_part_scan_size: the text one part adds to
+  // body (rendered) and to rawbody (decoded) is cut at the first line break (body: else space;
+  // rawbody: else '>') within 1 KiB past this many bytes, else at it. 0: no cap.
+  std::size_t body_part_scan_bytes = 50000;
+  std::size_t rawbody_part_scan_bytes = 500000;
   std::size_t max_header_bytes = 256 << 10;
   std::size_t max_uris = 1000;
 };
@@ -36,9 +41,11 @@ struct Stats {
 struct Message {
   std::vector<Header> headers;  // the top-level header block, in order
   // SpamAssassin's "body": the Subject, then every text part decoded, in UTF-8, HTML rendered
-  // to text, one paragraph per line (runs of whitespace collapsed to one space).
+  // to text, one paragraph per line (runs of whitespace collapsed to one space); each part's
+  // text cut to Limits::body_part_scan_bytes.
   std::string body;
-  // "rawbody": the text parts decoded and in UTF-8, HTML not rendered, line breaks kept.
+  // "rawbody": the text parts decoded and in UTF-8, HTML not rendered, line breaks kept; each
+  // part cut to Limits::rawbody_part_scan_bytes.
   std::string rawbody;
   std::vector<std::string> uris;  // http(s)/ftp/mailto/www. from text and HTML, deduplicated
   Stats stats;

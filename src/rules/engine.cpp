@@ -2,7 +2,9 @@
 // each), metas in dependency order, every match under the set's match and depth limits.
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "rules/internal.h"
 
@@ -116,7 +118,7 @@ class Scanner {
 
   int evaluateLeaf(const Rule& rule) {
     if (rule.kind == Kind::Meta) return evaluateMeta(rule);  // a meta outside meta_order
-    if (rule.kind == Kind::Header && rule.header.exists) return hasField(rule.header.field);
+    if (rule.kind == Kind::Header && rule.header.exists) return hasField(rule.header);
     unsigned most = rule.multiple ? (rule.maxhits > 0 ? rule.maxhits : detail::kMaxMultiple) : 1;
     unsigned found = 0;
     bool complete = true;
@@ -151,13 +153,43 @@ class Scanner {
     return static_cast<int>(found);
   }
 
-  int hasField(std::string_view name) const {
-    return std::any_of(message_.headers.begin(), message_.headers.end(),
-                       [&](const mime::Header& h) { return equalsNoCase(h.name, name); });
+  // SpamAssassin's pseudo-fields ToCc and MESSAGEID gather these fields, field by field.
+  static std::vector<std::string_view> fieldsOf(const HeaderSpec& spec) {
+    switch (spec.source) {
+      case HeaderSource::ToCc:
+        return {"To", "Cc"};
+      case HeaderSource::MessageId:
+        return {"X-Message-Id", "Resent-Message-Id", "X-Original-Message-ID", "Message-Id"};
+      case HeaderSource::Field:
+      case HeaderSource::All:
+        break;
+    }
+    return {spec.field};
   }
 
+  // The headers a spec reads, in the order SpamAssassin joins them.
+  std::vector<const mime::Header*> sourceHeaders(const HeaderSpec& spec) const {
+    std::vector<const mime::Header*> out;
+    if (spec.source == HeaderSource::All) {
+      for (const mime::Header& h : message_.headers)
+        out.push_back(&h);
+      return out;
+    }
+    for (std::string_view field : fieldsOf(spec)) {
+      for (const mime::Header& h : message_.headers) {
+        // MESSAGEID leaves out empty values, as SpamAssassin does.
+        if (spec.source == HeaderSource::MessageId && h.raw.empty()) continue;
+        if (equalsNoCase(h.name, field)) out.push_back(&h);
+      }
+    }
+    return out;
+  }
+
+  int hasField(const HeaderSpec& spec) const { return sourceHeaders(spec).empty() ? 0 : 1; }
+
   const std::string& headerText(const HeaderSpec& spec) {
-    std::string key(1, static_cast<char>('0' + static_cast<int>(spec.view)));
+    std::string key{static_cast<char>('0' + static_cast<int>(spec.view)),
+                    static_cast<char>('0' + static_cast<int>(spec.source))};
     for (char c : spec.field)
       key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto [it, added] = headers_.try_emplace(std::move(key));
@@ -169,15 +201,11 @@ class Scanner {
 
   std::optional<std::string> composeHeader(const HeaderSpec& spec) const {
     bool raw = spec.view == HeaderView::Raw;
+    bool all = spec.source == HeaderSource::All;
     std::optional<std::string> out;
-    for (const mime::Header& h : message_.headers) {
-      bool all = spec.source == HeaderSource::All;
-      bool wanted = spec.source == HeaderSource::ToCc
-                        ? equalsNoCase(h.name, "To") || equalsNoCase(h.name, "Cc")
-                        : all || equalsNoCase(h.name, spec.field);
-      if (!wanted) continue;
+    for (const mime::Header* h : sourceHeaders(spec)) {
       if (spec.view == HeaderView::Addr || spec.view == HeaderView::Name) {
-        for (const mime::Mailbox& box : mime::mailboxes(h.raw)) {
+        for (const mime::Mailbox& box : mime::mailboxes(h->raw)) {
           const std::string& part = spec.view == HeaderView::Addr ? box.address : box.name;
           if (spec.view == HeaderView::Addr && part.empty()) continue;
           return part;
@@ -185,8 +213,8 @@ class Scanner {
         continue;
       }
       if (!out) out.emplace();
-      if (all) *out += h.name + ": ";
-      *out += raw ? h.raw : h.decoded;
+      if (all) *out += h->name + ": ";
+      *out += raw ? h->raw : h->decoded;
       *out += '\n';
     }
     return out;

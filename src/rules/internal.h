@@ -141,14 +141,15 @@ double evaluate(const Expression& e, Leaf& leaf) {
 
 // --- the compiled set ----------------------------------------------------------------------
 
-enum class HeaderSource : uint8_t { Field, All, ToCc };
+// Field: the named field; the others are SpamAssassin's pseudo-fields ALL, ToCc, MESSAGEID.
+enum class HeaderSource : uint8_t { Field, All, ToCc, MessageId };
 enum class HeaderView : uint8_t { Decoded, Raw, Addr, Name };
 
 struct HeaderSpec {
   std::string field;
   HeaderSource source = HeaderSource::Field;
   HeaderView view = HeaderView::Decoded;
-  bool exists = false;  // exists:Field
+  bool exists = false;  // exists:Field (or exists:ToCc, ...)
   bool negate = false;  // !~
   std::optional<std::string> if_unset;
 };

@@ -56,6 +56,7 @@ class Loader {
   void skip(std::string_view name, const std::string& reason);
   void drop(std::string_view name, const std::string& reason);
   bool parseField(HeaderSpec& header, std::string_view text, std::string& error);
+  bool pseudoField(HeaderSpec& header, std::string_view name, std::string& error);
   void keep(Rule rule);
   void error(const Where& where, std::string message);
   void warning(const Where& where, std::string message);

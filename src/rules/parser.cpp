@@ -29,6 +29,20 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool equalsNoCase(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+bool isRelayPseudoField(std::string_view name) {
+  static constexpr std::string_view kAll[] = {"ALL-TRUSTED", "ALL-INTERNAL", "ALL-UNTRUSTED",
+                                              "ALL-EXTERNAL"};
+  return std::find(std::begin(kAll), std::end(kAll), name) != std::end(kAll) ||
+         equalsNoCase(name.substr(0, 14), "X-Spam-Relays-");
+}
+
 // First word and the trimmed rest.
 std::pair<std::string_view, std::string_view> splitWord(std::string_view s) {
   s = trim(s);
@@ -417,13 +431,14 @@ bool Loader::compile(Rule& rule, const Delimited& re, uint32_t extra, std::strin
 bool Loader::parseHeader(Rule& rule, std::string_view spec, std::string& error) {
   HeaderSpec& header = rule.header;
   if (spec.starts_with("exists:")) {
-    header.field = std::string(trim(spec.substr(7)));
+    std::string_view name = trim(spec.substr(7));
+    if (name.ends_with(':')) name.remove_suffix(1);
     header.exists = true;
-    if (header.field.empty() || splitWord(header.field).second.size() > 0) {
+    if (name.empty() || !splitWord(name).second.empty() || name.find(':') != name.npos) {
       error = "bad header name in exists:";
       return false;
     }
-    return true;
+    return pseudoField(header, name, error);
   }
   std::size_t op = std::min(spec.find("=~"), spec.find("!~"));
   if (op == std::string_view::npos) {
@@ -444,7 +459,7 @@ bool Loader::parseHeader(Rule& rule, std::string_view spec, std::string& error) 
   return compile(rule, *delimited, 0, error);
 }
 
-// "Name[:raw|:addr|:name]"; ALL and ToCc are pseudo-fields.
+// "Name[:raw|:addr|:name]".
 bool Loader::parseField(HeaderSpec& header, std::string_view text, std::string& error) {
   std::size_t colon = text.find(':');
   std::string_view name = text.substr(0, colon);
@@ -452,9 +467,7 @@ bool Loader::parseField(HeaderSpec& header, std::string_view text, std::string& 
     error = "bad header name '" + std::string(name) + "'";
     return false;
   }
-  header.field = std::string(name);
-  if (name == "ALL") header.source = HeaderSource::All;
-  if (name == "ToCc") header.source = HeaderSource::ToCc;
+  if (!pseudoField(header, name, error)) return false;
   while (colon != std::string_view::npos) {
     text = text.substr(colon + 1);
     colon = text.find(':');
@@ -469,6 +482,25 @@ bool Loader::parseField(HeaderSpec& header, std::string_view text, std::string& 
       error = "skip:header modifier";
       return false;
     }
+  }
+  return true;
+}
+
+// SpamAssassin's pseudo-fields: ALL, MESSAGEID and ALL-* are all-capitals and matched as
+// written; ToCc, EnvelopeFrom and X-Spam-Relays-* case-insensitively. Those that need data a
+// message does not carry (the relays' trust, the envelope) cannot match as SpamAssassin's do:
+// their rules are skipped ("pseudo-header X"), so are the metas that need them.
+bool Loader::pseudoField(HeaderSpec& header, std::string_view name, std::string& error) {
+  header.field = std::string(name);
+  if (name == "ALL") {
+    header.source = HeaderSource::All;
+  } else if (name == "MESSAGEID") {
+    header.source = HeaderSource::MessageId;
+  } else if (equalsNoCase(name, "ToCc")) {
+    header.source = HeaderSource::ToCc;
+  } else if (isRelayPseudoField(name) || equalsNoCase(name, "EnvelopeFrom")) {
+    error = "skip:pseudo-header " + std::string(name);
+    return false;
   }
   return true;
 }

@@ -1,13 +1,15 @@
 // Content rules in SpamAssassin's format, compiled once per load and scanned per message.
 //
 // Files: `header NAME Field =~ /re/flags` (also !~; Field may carry :raw, :addr, :name; the
-// pseudo-fields ALL and ToCc; `exists:Field`; `[if-unset: STR]`), `body`, `rawbody`, `uri`,
-// `full`, `meta NAME expr` (&&, ||, !, +, -, *, comparisons, parentheses, numbers, rule
+// pseudo-fields ALL, ToCc and MESSAGEID; `exists:Field`; `[if-unset: STR]`), `body`, `rawbody`,
+// `uri`, `full`, `meta NAME expr` (&&, ||, !, +, -, *, comparisons, parentheses, numbers, rule
 // names), `score NAME n [n n n]`, `describe NAME text`, `tflags NAME multiple maxhits=N nice
 // ...`, `include FILE` (relative to the including file), `#` comments, `if`/`ifplugin`/`else`/
 // `endif`, `lang` lines (ignored). Rules named __* are sub-rules: evaluated, never scored.
-// `eval:` rules and plugin rules are skipped and counted by reason in LoadReport::skipped; a
-// meta that depends on a skipped rule is skipped too (LoadReport::notes says which).
+// `eval:` rules, plugin rules and header rules on pseudo-fields whose data a message does not
+// carry (EnvelopeFrom, X-Spam-Relays-*, ALL-TRUSTED and the other ALL-*: "pseudo-header X") are
+// skipped and counted by reason in LoadReport::skipped; a meta that depends on a skipped rule
+// is skipped too (LoadReport::notes says which).
 //
 // Names a meta can use besides rules: the symbols of spamgate's other checks (SPF_FAIL,
 // DKIM_PASS, DNSBL_LISTED, ...), passed to scan() as `external` hits.

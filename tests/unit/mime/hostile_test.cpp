@@ -85,6 +85,59 @@ TEST(MimeHostile, TextLimitCutsOnACharacter) {
   EXPECT_FALSE(parseMessage("\n" + text).stats.truncated);
 }
 
+std::string numberedLines(const std::string& tag, int lines) {
+  std::string out;
+  for (int i = 0; i < lines; ++i)
+    out += tag + " line " + std::to_string(i) + " of the text\n";
+  return out;
+}
+
+TEST(MimeHostile, EachPartIsCutToItsScanSize) {
+  Limits limits;
+  limits.body_part_scan_bytes = 1000;
+  limits.rawbody_part_scan_bytes = 3000;
+  const std::string first = numberedLines("first", 200);  // about 5 KB, one paragraph
+  const std::string second = numberedLines("second", 200);
+  const Message m = parseMessage(
+      "Content-Type: multipart/mixed; boundary=x\n\n--x\n"
+      "Content-Type: text/plain\n\n" +
+          first + "--x\nContent-Type: text/plain\n\n" + second + "--x--\n",
+      limits);
+  EXPECT_TRUE(m.stats.truncated);
+  // Each part gets its own share: the second part's start is there, both parts' ends are not.
+  EXPECT_TRUE(contains(m.body, "first line 0 of"));
+  EXPECT_TRUE(contains(m.body, "second line 0 of"));
+  EXPECT_FALSE(contains(m.body, "first line 199 "));
+  EXPECT_FALSE(contains(m.body, "second line 199 "));
+  EXPECT_TRUE(contains(m.rawbody, "second line 0 of the text\n"));
+  EXPECT_FALSE(contains(m.rawbody, "second line 199 "));
+  // body: one paragraph per part, cut just after a space, the line ended; rawbody: cut just
+  // after a line break.
+  const std::size_t body_first = m.body.find("second line 0 ");
+  EXPECT_GE(body_first, 1000u);
+  EXPECT_LE(body_first, 1000u + 1024u + 2u);
+  EXPECT_EQ(m.body.substr(body_first - 2, 2), " \n");
+  const std::size_t raw_first = m.rawbody.find("second line 0 ");
+  EXPECT_GE(raw_first, 3000u);
+  EXPECT_LE(raw_first, 3000u + 1024u + 2u);
+  EXPECT_EQ(m.rawbody.substr(raw_first - 2, 2), "\n\n");  // the cut line end, then the joint
+}
+
+TEST(MimeHostile, PartScanSizeDefaultsAndDisabling) {
+  const std::string word(60000, 'a');  // no line break or space to cut at
+  const std::string raw = "Content-Type: text/plain\n\n" + word + "\n";
+  const Message m = parseMessage(raw);
+  EXPECT_TRUE(m.stats.truncated);
+  EXPECT_EQ(m.body, std::string(50000, 'a') + "\n");  // SpamAssassin's body_part_scan_size
+  EXPECT_TRUE(contains(m.rawbody, word));             // under rawbody_part_scan_size
+  Limits off;
+  off.body_part_scan_bytes = 0;
+  off.rawbody_part_scan_bytes = 0;
+  const Message whole = parseMessage(raw, off);
+  EXPECT_FALSE(whole.stats.truncated);
+  EXPECT_EQ(whole.body, word + "\n");
+}
+
 TEST(MimeHostile, BrokenBoundaries) {
   const Message m = parseMessage(crlf(R"(Content-Type: multipart/mixed; boundary="never"
 

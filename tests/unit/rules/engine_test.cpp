@@ -89,6 +89,61 @@ TEST(RulesEngine, HeaderAllAndToCc) {
               ElementsAre("ALL1", "ALL2", "TOCC"));
 }
 
+TEST(RulesEngine, ExistsSeesPseudoFields) {
+  const std::string rules =
+      "header __TOCC_EXISTS exists:ToCc\n"
+      "header MID_EXISTS exists:MESSAGEID\n"
+      "meta REPLYTO_WITHOUT_TO_CC !__TOCC_EXISTS\n";
+  auto cc_only = message({header("Cc", "c@example.net"), header("Message-Id", "<a@example>")});
+  EXPECT_THAT(hitsOf(rules, cc_only), ElementsAre("MID_EXISTS"));
+  auto to_only = message({header("to", "b@example.com"), header("X-Message-ID", "<b@example>")});
+  EXPECT_THAT(hitsOf(rules, to_only), ElementsAre("MID_EXISTS"));
+  auto neither = message({header("From", "a@example.com"), header("Resent-To", "r@example")});
+  EXPECT_THAT(hitsOf(rules, neither), ElementsAre("REPLYTO_WITHOUT_TO_CC"));
+}
+
+TEST(RulesEngine, MessageIdPseudoField) {
+  auto m = message({header("Message-Id", "<a@one>"), header("X-Message-Id", "<b@two>"),
+                    header("Resent-Message-Id", "<c@three>"), header("X-Message-ID", "<d@four>"),
+                    header("X-Original-Message-ID", "<e@five>")});
+  // SpamAssassin's order: X-Message-Id, Resent-Message-Id, X-Original-Message-ID, Message-Id.
+  EXPECT_THAT(hitsOf("header ALL_IDS MESSAGEID =~ /^<b@two>\\n<d@four>\\n<c@three>\\n"
+                     "<e@five>\\n<a@one>\\n$/\n"
+                     "header LITERAL messageid =~ /@/\n"
+                     "header NEG MESSAGEID !~ /@three/\n",
+                     m),
+              ElementsAre("ALL_IDS"));
+  auto none = message({header("From", "a@example.com"), header("Message-Id", "")});
+  EXPECT_THAT(hitsOf("header UNSET MESSAGEID =~ /^x$/ [if-unset: x]\n"
+                     "header NOT_EXISTS exists:MESSAGEID\n",
+                     none),
+              ElementsAre("UNSET"));
+}
+
+TEST(RulesEngine, PseudoFieldsWithoutDataAreSkipped) {
+  auto loaded = load(
+      "header RELAY X-Spam-Relays-External =~ /helo=/\n"
+      "header RELAY_NEG X-Spam-Relays-Untrusted !~ /rdns=\\S/\n"
+      "header RELAY_LC x-spam-relays-internal =~ /x/\n"
+      "header ENV EnvelopeFrom:addr =~ /@/\n"
+      "header ENV_EXISTS exists:EnvelopeFrom\n"
+      "header TRUSTED ALL-TRUSTED !~ /^Received:/\n"
+      "header NOT_PSEUDO All-Trusted =~ /x/\n"
+      "meta RELAY_META RELAY_NEG || ENV\n"
+      "meta OK_META NOT_PSEUDO\n");
+  EXPECT_THAT(texts(loaded.report.errors), IsEmpty());
+  auto& skipped = loaded.report.skipped;
+  EXPECT_EQ(skipped["pseudo-header X-Spam-Relays-External"], 1u);
+  EXPECT_EQ(skipped["pseudo-header X-Spam-Relays-Untrusted"], 1u);
+  EXPECT_EQ(skipped["pseudo-header x-spam-relays-internal"], 1u);
+  EXPECT_EQ(skipped["pseudo-header EnvelopeFrom"], 2u);
+  EXPECT_EQ(skipped["pseudo-header ALL-TRUSTED"], 1u);
+  EXPECT_EQ(skipped["meta needs pseudo-header X-Spam-Relays-Untrusted rule"], 1u);
+  EXPECT_EQ(ruleCount(*loaded.set), 2u);  // NOT_PSEUDO and OK_META
+  auto m = message({header("Received", "from a by b")});
+  EXPECT_THAT(hitNames(scan(*loaded.set, m, "", {})), IsEmpty());
+}
+
 TEST(RulesEngine, HeaderAddrAndName) {
   auto m = message({header("From", "\"Big Sale\" <deals@shop.example>"),
                     header("Reply-To", "other@example.net, second@example.org")});
