@@ -16,7 +16,7 @@ packages=(
   nsd  # a real nameserver on loopback for the resolver tests (they start their own)
   time util-linux
   opendkim-tools libyaml-cpp-dev  # DKIM signing in end-to-end tests; the SPF suite's YAML
-  spamassassin sa-compile  # stock rules + reference scorer for tests/bench/run_scan_bench.sh (no spamd: recommends are not installed)
+  spamassassin  # its stock rules (loaded by the rules tests) and the reference scorer of the bench
   # Postfix only for smtp-sink and smtp-source (see below)
   postfix
 )

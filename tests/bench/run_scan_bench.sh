@@ -27,6 +27,9 @@ mkdir -p "$OUT"
 prepare() {
   need() { command -v "$1" >/dev/null || { echo "missing: $1 ($2)"; exit 1; }; }
   need spamassassin "apt-get install spamassassin (contrib/install-deps.sh)"
+  # SpamAssassin at its fastest compiles its body rules (Rule2XSBody): sa-compile is not in
+  # install-deps because compiling them takes minutes at install time.
+  need sa-compile "apt-get install sa-compile (SpamAssassin's compiled body rules, for a fair comparison)"
   need npm "Debian package npm"
   need /usr/bin/time "Debian package time"
   [ -d "$STOCK" ] || { echo "missing $STOCK"; exit 1; }
