@@ -297,12 +297,17 @@ class ContentCommandsTest(unittest.TestCase):
         self.assertNotIn("GTUBE", [hit["name"] for hit in second["hits"]])
 
     def test_example_config_refuses_gtube_at_its_thresholds(self):
-        """config/spamgate.toml (paths relative to the working directory: the repository)."""
+        """config/spamgate.toml, from a working directory laid out as the quick start leaves
+        the repository: rules/ and the test certificate in var/tls (a clean clone has none)."""
         gtube = content_file("gtube.eml")
         config = os.path.join(h.source_dir(), "config", "spamgate.toml")
+        workdir = h.new_tempdir(self.addCleanup)
+        os.symlink(os.path.join(h.source_dir(), "rules"), os.path.join(workdir, "rules"))
+        subprocess.run(["bash", os.path.join(h.source_dir(), "contrib", "make-test-cert.sh"),
+                        os.path.join(workdir, "var", "tls"), "localhost"],
+                       check=True, capture_output=True, timeout=h.scaled(60))
         run = subprocess.run([h.spamgate_bin(), "scan", "-c", config, "--json", gtube],
-                             capture_output=True, text=True, timeout=h.scaled(30),
-                             cwd=h.source_dir())
+                             capture_output=True, text=True, timeout=h.scaled(30), cwd=workdir)
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
         result = json.loads(run.stdout)
         self.assertEqual(result["action"], "reject")
