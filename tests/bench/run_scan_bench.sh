@@ -16,6 +16,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${1:-$ROOT/build/bench-results/scan-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)  # absolute: the driver is linked from the build dir
 REPS=${REPS:-5}
 SA_REPS=${SA_REPS:-1}
 PER_RULE=${PER_RULE:-200}
