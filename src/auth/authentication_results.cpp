@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "auth/from_header.h"
+#include "base/ascii.h"
 
 namespace spamgate::auth {
 
@@ -15,15 +16,6 @@ namespace {
 constexpr std::size_t kMaxLine = 78;
 constexpr std::size_t kMaxName = 253;  // octets of a domain name in text form
 constexpr std::string_view kFieldName = "Authentication-Results";
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
 
 // RFC 2045 token character: US-ASCII but SPACE, CTLs and tspecials.
 bool isTokenChar(char c) {
@@ -212,7 +204,7 @@ std::optional<std::string> authservId(std::string_view field_value) {
 
 bool claimsAuthservId(std::string_view field_value, std::string_view authserv_id) {
   const std::optional<std::string> id = authservId(field_value);
-  return id && iequals(*id, authserv_id);
+  return id && base::equalsIgnoreCase(*id, authserv_id);
 }
 
 }  // namespace spamgate::auth

@@ -7,25 +7,18 @@
 #include <random>
 #include <utility>
 
+#include "base/ascii.h"
+
 namespace spamgate::auth {
 
 namespace {
 
 constexpr std::size_t kMaxDkimShown = 4;  // signatures named in the detail
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 std::string lowered(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
+  std::transform(out.begin(), out.end(), out.begin(), base::asciiLower);
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trimmed(std::string_view text) {
@@ -38,9 +31,9 @@ std::string_view trimmed(std::string_view text) {
 }
 
 std::optional<DmarcPolicy> policyValue(std::string_view value) {
-  if (iequals(value, "none")) return DmarcPolicy::None;
-  if (iequals(value, "quarantine")) return DmarcPolicy::Quarantine;
-  if (iequals(value, "reject")) return DmarcPolicy::Reject;
+  if (base::equalsIgnoreCase(value, "none")) return DmarcPolicy::None;
+  if (base::equalsIgnoreCase(value, "quarantine")) return DmarcPolicy::Quarantine;
+  if (base::equalsIgnoreCase(value, "reject")) return DmarcPolicy::Reject;
   return std::nullopt;
 }
 
@@ -57,8 +50,8 @@ std::optional<unsigned> percentValue(std::string_view value) {
 
 // "r" or "s": true for strict; nullopt otherwise.
 std::optional<bool> alignmentValue(std::string_view value) {
-  if (iequals(value, "s")) return true;
-  if (iequals(value, "r")) return false;
+  if (base::equalsIgnoreCase(value, "s")) return true;
+  if (base::equalsIgnoreCase(value, "r")) return false;
   return std::nullopt;
 }
 
@@ -126,13 +119,14 @@ bool isNegative(dns::Status status) {
 DmarcRecordParse parseDmarcRecord(std::string_view text) {
   DmarcRecordParse parse;
   const std::vector<Tag> tags = splitTags(text);
-  if (tags.empty() || !iequals(tags[0].name, "v") || tags[0].value != "DMARC1") return parse;
+  if (tags.empty() || !base::equalsIgnoreCase(tags[0].name, "v") || tags[0].value != "DMARC1")
+    return parse;
   std::optional<std::string_view> p, sp, pct, adkim, aspf, rua;
   const std::pair<const char*, std::optional<std::string_view>*> known[] = {
       {"p", &p}, {"sp", &sp}, {"pct", &pct}, {"adkim", &adkim}, {"aspf", &aspf}, {"rua", &rua}};
   for (std::size_t i = 1; i < tags.size(); ++i) {
     for (const auto& [name, slot] : known) {
-      if (iequals(tags[i].name, name) && !slot->has_value()) *slot = tags[i].value;
+      if (base::equalsIgnoreCase(tags[i].name, name) && !slot->has_value()) *slot = tags[i].value;
     }
   }
   DmarcRecord& record = parse.record;

@@ -4,21 +4,14 @@
 #include <cstring>
 #include <utility>
 
+#include "base/ascii.h"
+
 namespace spamgate::auth {
 
 namespace {
 
 bool isWsp(char c) {
   return c == ' ' || c == '\t';
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool validFieldName(std::string_view name) {
@@ -117,7 +110,7 @@ std::optional<std::string> domainOf(const Token& token) {
   }
   std::string domain = text;
   for (char& c : domain)
-    c = lower(c);
+    c = base::asciiLower(c);
   return domain;
 }
 
@@ -257,7 +250,7 @@ FromDomain fromDomain(std::string_view message) {
   FromDomain result;
   std::string_view first;
   for (const HeaderField& field : headerFields(message)) {
-    if (!iequals(field.name, "from")) continue;
+    if (!base::equalsIgnoreCase(field.name, "from")) continue;
     if (result.fields++ == 0) first = field.value;
   }
   if (result.fields == 0) return result;

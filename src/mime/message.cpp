@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "mime/detail.h"
 
 namespace spamgate::mime {
@@ -32,15 +33,6 @@ struct GObjectDeleter {
 template <typename T>
 using GObjectPtr = std::unique_ptr<T, GObjectDeleter>;
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return lower(x) == lower(y); });
-}
-
 // Where GMime's input ends. Every level of nesting and every part costs GMime a line that
 // starts with "--" (a delimiter) or a Content-Type field; past `max_lines` of those the rest of
 // the message is cut before GMime sees it, so that 100,000 parts or nesting 100,000 deep cost
@@ -49,7 +41,7 @@ std::size_t structureCut(std::string_view raw, std::size_t max_lines) {
   std::size_t count = 0;
   for (std::size_t pos = 0; pos < raw.size();) {
     const std::string_view line = raw.substr(pos, 13);
-    if (line.starts_with("--") || equalsNoCase(line, "content-type:")) {
+    if (line.starts_with("--") || base::equalsIgnoreCase(line, "content-type:")) {
       if (++count > max_lines) return pos;
     }
     const auto lf = raw.find('\n', pos);
@@ -295,7 +287,7 @@ Message parseMessage(std::string_view raw, const Limits& limits) {
 std::vector<std::string_view> headerValues(const Message& message, std::string_view name) {
   std::vector<std::string_view> values;
   for (const Header& header : message.headers) {
-    if (equalsNoCase(header.name, name)) values.emplace_back(header.decoded);
+    if (base::equalsIgnoreCase(header.name, name)) values.emplace_back(header.decoded);
   }
   return values;
 }

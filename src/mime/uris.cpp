@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "mime/detail.h"
 
 namespace spamgate::mime::detail {
@@ -19,18 +20,6 @@ constexpr std::array<bool, 256> kStarts = [] {
     table[static_cast<unsigned char>(c)] = true;
   return table;
 }();
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool startsWithNoCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(text[i]) != prefix[i]) return false;
-  }
-  return true;
-}
 
 bool isWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -59,17 +48,17 @@ std::string_view trimTrailingPunctuation(std::string_view uri) {
 // Length of the scheme prefix (or "www.") at the start of `text`, 0 if none.
 std::size_t prefixLength(std::string_view text) {
   for (std::string_view scheme : kSchemes) {
-    if (startsWithNoCase(text, scheme)) return scheme.size();
+    if (base::startsWithIgnoreCase(text, scheme)) return scheme.size();
   }
-  return startsWithNoCase(text, "www.") ? 4 : 0;
+  return base::startsWithIgnoreCase(text, "www.") ? 4 : 0;
 }
 
 // A URI with enough after its prefix to name something.
 bool plausible(std::string_view uri, std::size_t prefix) {
   const std::string_view rest = uri.substr(prefix);
   if (rest.empty() || rest.front() == '.' || rest.front() == '/') return false;
-  if (startsWithNoCase(uri, "mailto:")) return rest.find('@') != std::string_view::npos;
-  if (startsWithNoCase(uri, "www.")) return rest.find('.') != std::string_view::npos;
+  if (base::startsWithIgnoreCase(uri, "mailto:")) return rest.find('@') != std::string_view::npos;
+  if (base::startsWithIgnoreCase(uri, "www.")) return rest.find('.') != std::string_view::npos;
   return true;
 }
 

@@ -1,26 +1,16 @@
 #include "policy/rewrite.h"
 
-#include <strings.h>
-
 #include "auth/authentication_results.h"
 #include "auth/from_header.h"
+#include "base/ascii.h"
 
 namespace spamgate::policy {
 
 namespace {
 
-bool startsWithNoCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
-}
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && startsWithNoCase(a, b);
-}
-
 bool ours(const auth::HeaderField& field, std::string_view authserv_id) {
-  if (startsWithNoCase(field.name, "X-Spam-")) return true;
-  if (!equalsNoCase(field.name, "Authentication-Results")) return false;
+  if (base::startsWithIgnoreCase(field.name, "X-Spam-")) return true;
+  if (!base::equalsIgnoreCase(field.name, "Authentication-Results")) return false;
   return auth::claimsAuthservId(field.value, authserv_id);
 }
 
@@ -44,8 +34,8 @@ std::string stampMessage(std::string_view ours_fields, std::string_view message,
   bool subject_seen = false;
   std::size_t copied = 0;  // message bytes before this offset are handled
   for (const auth::HeaderField& field : auth::headerFields(message)) {
-    const bool subject =
-        !rewrite.subject_prefix.empty() && !subject_seen && equalsNoCase(field.name, "Subject");
+    const bool subject = !rewrite.subject_prefix.empty() && !subject_seen &&
+                         base::equalsIgnoreCase(field.name, "Subject");
     if (!subject && !ours(field, rewrite.authserv_id)) continue;
     out.append(message.substr(copied, field.begin - copied));
     copied = field.end;

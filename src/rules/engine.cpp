@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/ascii.h"
 #include "rules/internal.h"
 
 namespace spamgate::rules {
@@ -17,13 +18,6 @@ using detail::HeaderView;
 using detail::Kind;
 using detail::Node;
 using detail::Rule;
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool isLimit(int rc) {
   return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
@@ -179,7 +173,7 @@ class Scanner {
       for (const mime::Header& h : message_.headers) {
         // MESSAGEID leaves out empty values, as SpamAssassin does.
         if (spec.source == HeaderSource::MessageId && h.raw.empty()) continue;
-        if (equalsNoCase(h.name, field)) out.push_back(&h);
+        if (base::equalsIgnoreCase(h.name, field)) out.push_back(&h);
       }
     }
     return out;

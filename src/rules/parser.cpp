@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "rules/loader.h"
 
 namespace spamgate::rules::detail {
@@ -29,18 +30,11 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 bool isRelayPseudoField(std::string_view name) {
   static constexpr std::string_view kAll[] = {"ALL-TRUSTED", "ALL-INTERNAL", "ALL-UNTRUSTED",
                                               "ALL-EXTERNAL"};
   return std::find(std::begin(kAll), std::end(kAll), name) != std::end(kAll) ||
-         equalsNoCase(name.substr(0, 14), "X-Spam-Relays-");
+         base::equalsIgnoreCase(name.substr(0, 14), "X-Spam-Relays-");
 }
 
 // First word and the trimmed rest.
@@ -496,9 +490,9 @@ bool Loader::pseudoField(HeaderSpec& header, std::string_view name, std::string&
     header.source = HeaderSource::All;
   } else if (name == "MESSAGEID") {
     header.source = HeaderSource::MessageId;
-  } else if (equalsNoCase(name, "ToCc")) {
+  } else if (base::equalsIgnoreCase(name, "ToCc")) {
     header.source = HeaderSource::ToCc;
-  } else if (isRelayPseudoField(name) || equalsNoCase(name, "EnvelopeFrom")) {
+  } else if (isRelayPseudoField(name) || base::equalsIgnoreCase(name, "EnvelopeFrom")) {
     error = "skip:pseudo-header " + std::string(name);
     return false;
   }
