@@ -4,8 +4,10 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 
+#include "app/command.h"
 #include "checks/rules.h"
 #include "config/config.h"
 #include "log/json.h"
@@ -137,6 +139,30 @@ int lint(const std::string& config_path, std::ostream& out) {
     out << "skipped: " << count << " " << reason << "\n";
   out << report.errors.size() << " errors, " << report.warnings.size() << " warnings\n";
   return report.errors.empty() ? 0 : 1;
+}
+
+Command addScanCommand(CLI::App& app) {
+  struct Options {
+    std::string config_path;
+    std::vector<std::string> files;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  auto* cli = app.add_subcommand("scan", "Score messages with the configured rules (no DNS)");
+  cli->add_option("-c,--config", options->config_path, "Configuration file (TOML)");
+  cli->add_flag("--json", options->json, "One JSON object per message");
+  cli->add_option("files", options->files, "Messages (RFC 5322 files); - reads one from stdin")
+      ->required();
+  return {cli, [options] {
+            return scan(options->config_path, options->files, options->json, std::cout, std::cerr);
+          }};
+}
+
+Command addLintCommand(CLI::App& app) {
+  auto config_path = std::make_shared<std::string>();
+  auto* cli = app.add_subcommand("lint", "Check the configuration and every rules file");
+  cli->add_option("-c,--config", *config_path, "Configuration file (TOML)");
+  return {cli, [config_path] { return lint(*config_path, std::cout); }};
 }
 
 }  // namespace spamgate::app

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/command.h"
 #include "log/decision_log.h"
 #include "server/worker.h"
 
@@ -143,6 +144,14 @@ int serve(const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);
   Server server(config_path, loadConfig(config_path));
   return server.run();
+}
+
+Command addServeCommand(CLI::App& app) {
+  auto config_path = std::make_shared<std::string>();
+  auto* cli = app.add_subcommand("serve", "Run the gateway in the foreground (logs to stderr)");
+  cli->add_option("-c,--config", *config_path,
+                  "Configuration file (TOML); without it, the embedded defaults");
+  return {cli, [config_path] { return serve(*config_path); }};
 }
 
 }  // namespace spamgate::app

@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -68,6 +69,7 @@ Config embeddedDefaults() {
   config.backend.helo_name = config.server.hostname;
   config.server.authserv_id = config.server.hostname;
   config.log.decisions = "var/decisions.jsonl";
+  config.quarantine.dir = "var/quarantine";
   return config;
 }
 
@@ -176,6 +178,36 @@ void readLog(TableReader section, Log& log) {
   section.finish();
 }
 
+constexpr std::array<std::string_view, 4> kKeepableActions = {"reject", "tempfail", "tag",
+                                                              "accept"};
+
+void readQuarantine(TableReader section, Quarantine& quarantine) {
+  // An empty dir is allowed: it turns the quarantine off.
+  section.readString("dir", [&](const std::string& path) {
+    if (!path.empty()) detail::checkPath(path);
+    quarantine.dir = path;
+  });
+  std::vector<std::string> keep;
+  if (section.readStringArray("keep", [&](const std::string& action) {
+        if (std::find(kKeepableActions.begin(), kKeepableActions.end(), action) ==
+            kKeepableActions.end()) {
+          throw ValueError("must be one of \"reject\", \"tempfail\", \"tag\", \"accept\"");
+        }
+        keep.push_back(action);
+      })) {
+    quarantine.keep = std::move(keep);
+  }
+  section.readUnsigned("retention_days", quarantine.retention_days, 1, 3650);
+  section.readUnsigned("max_megabytes", quarantine.max_megabytes, 1, uint64_t{1} << 30);
+  section.finish();
+}
+
+void readMetrics(TableReader section, Metrics& metrics) {
+  section.readString(
+      "listen", [&](const std::string& text) { metrics.listen = detail::parseEndpoint(text); });
+  section.finish();
+}
+
 void readPolicy(TableReader section, Policy& policy) {
   section.readDouble("tag_score", policy.tag_score);
   section.readDouble("reject_score", policy.reject_score);
@@ -268,6 +300,8 @@ Config build(const toml::table& root, const std::string& origin) {
   readLog(reader.table("log"), config.log);
   readPolicy(reader.table("policy"), config.policy);
   readConnectionLimits(reader.table("connection_limits"), config.connection_limits);
+  readQuarantine(reader.table("quarantine"), config.quarantine);
+  readMetrics(reader.table("metrics"), config.metrics);
   detail::readCheckSections(reader, config);
   reader.finish();
   checkCrossSection(root, config, origin);
@@ -326,6 +360,10 @@ std::string Endpoint::text() const {
   const std::string port_text = std::to_string(port);
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + port_text;
   return host + ":" + port_text;
+}
+
+bool Quarantine::keeps(std::string_view action) const {
+  return enabled() && std::find(keep.begin(), keep.end(), action) != keep.end();
 }
 
 Snapshot defaults() {

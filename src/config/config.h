@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spamgate::config {
@@ -217,6 +218,21 @@ struct Rules {
   bool skip_bad_regex = false;
 };
 
+// Messages kept for review and release (`spamgate release ID`, `spamgate scan --id ID`).
+struct Quarantine {
+  bool enabled() const { return !dir.empty(); }
+  bool keeps(std::string_view action) const;
+  std::string dir;                          // empty: nothing is kept
+  std::vector<std::string> keep{"reject"};  // actions: "reject", "tempfail", "tag", "accept"
+  unsigned retention_days = 30;             // older messages are pruned
+  uint64_t max_megabytes = 1024;            // over this, the oldest messages are pruned first
+};
+
+// Prometheus text format on GET /metrics.
+struct Metrics {
+  std::optional<Endpoint> listen;  // absent: no metrics endpoint
+};
+
 struct Config {
   std::string source;  // the file it came from ("" for embedded defaults)
   Server server;
@@ -236,6 +252,8 @@ struct Config {
   Dkim dkim;
   Dmarc dmarc;
   Rules rules;
+  Quarantine quarantine;
+  Metrics metrics;
 };
 
 using Snapshot = std::shared_ptr<const Config>;
@@ -246,7 +264,7 @@ class ConfigError : public std::runtime_error {
 };
 
 // Embedded defaults: listen 127.0.0.1:2525, Maildir backend var/maildir, decision log
-// var/decisions.jsonl, no TLS.
+// var/decisions.jsonl, quarantine var/quarantine, no TLS, no metrics endpoint.
 Snapshot defaults();
 // Parses and validates a TOML file; throws ConfigError("FILE:LINE: key 'a.b': reason").
 Snapshot load(const std::string& path);
