@@ -15,5 +15,6 @@ struct Command {
 Command addServeCommand(CLI::App& app);
 Command addScanCommand(CLI::App& app);
 Command addLintCommand(CLI::App& app);
+Command addReleaseCommand(CLI::App& app);  // app/release.cpp
 
 }  // namespace spamgate::app

@@ -13,6 +13,7 @@
 #include "log/json.h"
 #include "mime/message.h"
 #include "policy/verdict.h"
+#include "quarantine/quarantine.h"
 #include "rules/rules.h"
 
 namespace spamgate::app {
@@ -92,8 +93,8 @@ void printJson(std::ostream& out, const std::string& file, const Scored& s) {
 
 }  // namespace
 
-int scan(const std::string& config_path, const std::vector<std::string>& files, bool json,
-         std::ostream& out, std::ostream& err) {
+int scan(const std::string& config_path, const ScanInput& input, bool json, std::ostream& out,
+         std::ostream& err) {
   const config::Snapshot config = loadConfig(config_path);
   rules::LoadReport report;
   const auto rules = loadRules(*config, report);
@@ -101,15 +102,33 @@ int scan(const std::string& config_path, const std::vector<std::string>& files, 
     err << error.text() << "\n";
   if (!report.errors.empty()) return 1;
   int status = 0;
-  for (const auto& file : files) {
+  auto scoreOne = [&](const std::string& label, const std::string& raw) {
+    const Scored scored = score(*rules, config->policy, raw);
+    json ? printJson(out, label, scored) : printText(out, label, scored);
+  };
+  for (const auto& file : input.files) {
     std::string raw;
     if (!readMessage(file, raw)) {
       err << file << ": cannot read\n";
       status = 1;
       continue;
     }
-    const Scored scored = score(*rules, config->policy, raw);
-    json ? printJson(out, file, scored) : printText(out, file, scored);
+    scoreOne(file, raw);
+  }
+  const quarantine::Quarantine store(config->quarantine.dir);
+  for (const auto& id : input.quarantined_ids) {
+    std::string error;
+    const auto entry = store.read(id, error);
+    if (!entry) {
+      err << error << "\n";
+      status = 1;
+      continue;
+    }
+    if (!json) {
+      out << id << ": was " << entry->envelope.action << " at score "
+          << number(entry->envelope.score) << " (" << entry->envelope.reason << ")\n";
+    }
+    scoreOne(id, entry->message);
   }
   return status;
 }
@@ -144,17 +163,23 @@ int lint(const std::string& config_path, std::ostream& out) {
 Command addScanCommand(CLI::App& app) {
   struct Options {
     std::string config_path;
-    std::vector<std::string> files;
+    ScanInput input;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
   auto* cli = app.add_subcommand("scan", "Score messages with the configured rules (no DNS)");
   cli->add_option("-c,--config", options->config_path, "Configuration file (TOML)");
   cli->add_flag("--json", options->json, "One JSON object per message");
-  cli->add_option("files", options->files, "Messages (RFC 5322 files); - reads one from stdin")
-      ->required();
+  auto* files = cli->add_option("files", options->input.files,
+                                "Messages (RFC 5322 files); - reads one from stdin");
+  auto* ids = cli->add_option("--id", options->input.quarantined_ids,
+                              "A quarantined message's decision id (repeatable): re-scores it "
+                              "with today's rules");
+  cli->callback([files, ids] {
+    if (files->count() == 0 && ids->count() == 0) throw CLI::RequiredError("FILE... or --id ID");
+  });
   return {cli, [options] {
-            return scan(options->config_path, options->files, options->json, std::cout, std::cerr);
+            return scan(options->config_path, options->input, options->json, std::cout, std::cerr);
           }};
 }
 

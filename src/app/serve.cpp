@@ -5,11 +5,14 @@
 
 #include <csignal>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "app/command.h"
 #include "log/decision_log.h"
+#include "metrics/http_endpoint.h"
+#include "quarantine/pruner.h"
 #include "server/worker.h"
 
 namespace spamgate::app {
@@ -35,6 +38,19 @@ void warnAboutRestartOnlyKeys(const config::Config& old, const config::Config& f
                  "server.listen, server.listen_tls, server.workers and log.decisions take "
                  "effect only after a restart");
   }
+  auto metrics_listen = [](const config::Config& c) {
+    return c.metrics.listen ? c.metrics.listen->text() : std::string();
+  };
+  if (metrics_listen(old) != metrics_listen(fresh)) {
+    log::message(log::Level::Warning, "metrics.listen takes effect only after a restart");
+  }
+}
+
+constexpr auto kPruneInterval = std::chrono::minutes(10);
+
+quarantine::PruneSettings pruneSettingsOf(const config::Config& config) {
+  const auto& q = config.quarantine;
+  return {q.dir, std::chrono::hours(24) * q.retention_days, q.max_megabytes * 1024 * 1024};
 }
 
 unsigned workerCount(const config::Config& config) {
@@ -49,6 +65,7 @@ class Server {
         decisions_(config->log.decisions),
         runtime_(server::buildRuntime(config, shared_)),
         base_(event_base_new()) {
+    startMetrics(*config);
     for (unsigned i = 0, n = workerCount(*config); i < n; ++i) {
       workers_.push_back(
           std::make_unique<server::Worker>(runtime_, decisions_, shared_.connections));
@@ -59,6 +76,7 @@ class Server {
     for (auto& w : watches_)
       event_free(w->signal);
     workers_.clear();
+    metrics_.reset();
     event_base_free(base_);
   }
 
@@ -70,6 +88,8 @@ class Server {
     for (auto& worker : workers_)
       worker->start();
     const auto& c = *runtime_->config;
+    setPruneSettings(c);
+    quarantine::Pruner pruner([this] { return pruneSettings(); }, kPruneInterval);
     log::message(log::Level::Info, "spamgate " SPAMGATE_VERSION " serving as " + c.server.hostname +
                                        " with " + std::to_string(workers_.size()) + " workers" +
                                        (c.source.empty() ? " (embedded defaults)" : ""));
@@ -104,6 +124,7 @@ class Server {
       auto runtime = server::buildRuntime(loadConfig(path_), shared_);
       warnAboutRestartOnlyKeys(*runtime_->config, *runtime->config);
       runtime_ = runtime;
+      setPruneSettings(*runtime->config);
       for (auto& worker : workers_)
         worker->reload(runtime);
       log::message(log::Level::Info, "configuration reloaded from " + path_);
@@ -117,9 +138,31 @@ class Server {
 
   void onReopen() { decisions_.reopen(); }
 
+  // A bind failure is a start-up error; the loop is freed here, as no destructor will run.
+  void startMetrics(const config::Config& config) {
+    if (!config.metrics.listen) return;
+    try {
+      metrics_ = std::make_unique<metrics::HttpEndpoint>(base_, *config.metrics.listen);
+    } catch (...) {
+      event_base_free(base_);
+      throw;
+    }
+  }
+
+  // The pruner's thread reads them; reloads on the main thread replace them.
+  void setPruneSettings(const config::Config& config) {
+    std::lock_guard lock(prune_mutex_);
+    prune_settings_ = pruneSettingsOf(config);
+  }
+  quarantine::PruneSettings pruneSettings() {
+    std::lock_guard lock(prune_mutex_);
+    return prune_settings_;
+  }
+
   void onStop() {
     if (stopping_) return;
     stopping_ = true;
+    metrics_.reset();  // the loop ends once the signals and the endpoint are gone
     log::message(log::Level::Info, "shutting down");
     for (auto& worker : workers_)
       worker->shutdown(runtime_->config->server.timeouts.shutdown);
@@ -132,9 +175,12 @@ class Server {
   log::DecisionLog decisions_;
   server::RuntimePtr runtime_;
   event_base* base_;
+  std::unique_ptr<metrics::HttpEndpoint> metrics_;
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::vector<std::unique_ptr<Watch>> watches_;
   bool stopping_ = false;
+  std::mutex prune_mutex_;
+  quarantine::PruneSettings prune_settings_;
 };
 
 }  // namespace

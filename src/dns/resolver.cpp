@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "metrics/registry.h"
+
 namespace spamgate::dns {
 
 namespace {
@@ -65,6 +67,7 @@ std::unique_ptr<Lookup> Resolver::lookup(std::string_view name, Type type, Callb
   std::unique_ptr<Lookup> handle(new Lookup(this, base_, std::move(callback)));
   lookups_.insert(handle.get());
   ++stats_.lookups;
+  metrics::global().add(metrics::id("dns_lookups_total"));
   std::optional<std::string> normalized = normalizeName(name);
   if (!normalized) {
     deliver(*handle, withStatus(Status::BadName));
@@ -73,6 +76,7 @@ std::unique_ptr<Lookup> Resolver::lookup(std::string_view name, Type type, Callb
   std::string key = cacheKey(*normalized, type);
   if (std::optional<Result> hit = cache_.find(key, Cache::Clock::now())) {
     ++stats_.cache_hits;
+    metrics::global().add(metrics::id("dns_cache_hits_total"));
     deliver(*handle, std::move(*hit));
     return handle;
   }
@@ -102,6 +106,7 @@ Resolver::Flight* Resolver::joinOrStart(const std::string& key, const Question& 
   Flight* started = flight.get();
   flights_.emplace(key, std::move(flight));
   ++stats_.queries;
+  metrics::global().add(metrics::id("dns_queries_total"));
   started->exchange->start();  // reports from the loop only, never from here
   return started;
 }

@@ -79,7 +79,9 @@ std::string toJson(const Decision& d) {
       .field("reply", d.backend_reply)
       .field("queue_id", d.queue_id)
       .endObject()
-      .field("duration_ms", d.duration_ms)
+      .field("quarantined", d.quarantined);
+  if (!d.release_of.empty()) json.field("release_of", d.release_of);
+  json.field("duration_ms", d.duration_ms)
       .endObject();
   return json.take();
 }

@@ -19,7 +19,7 @@ struct RecipientRecord {
 };
 
 struct Decision {
-  std::string event = "transaction";  // or "connection"
+  std::string event = "transaction";  // or "connection", "release"
   int64_t time_ms = 0;                // Unix time of the decision, milliseconds
   std::string id;
   std::string client_ip;
@@ -38,6 +38,8 @@ struct Decision {
   std::vector<policy::Symbol> symbols;
   std::string backend_reply;
   std::string queue_id;
+  bool quarantined = false;  // the message is in the quarantine under `id`
+  std::string release_of;    // event "release": the quarantined decision's id
   int64_t duration_ms = 0;
 };
 

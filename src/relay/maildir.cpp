@@ -11,75 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/durable_file.h"
 #include "net/worker_pool.h"
 
 namespace spamgate::relay {
 
 namespace {
-
-constexpr mode_t kDirMode = 0700;
-constexpr mode_t kFileMode = 0600;
-
-std::string errnoText(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
-}
-
-// mkdir -p: creates every missing component of `path`.
-bool makeDirs(const std::string& path, std::string& error) {
-  for (std::size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string prefix = path.substr(0, pos);
-    if (mkdir(prefix.c_str(), kDirMode) != 0 && errno != EEXIST) {
-      error = errnoText("mkdir", prefix);
-      return false;
-    }
-  }
-  return true;
-}
-
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-bool syncDir(const std::string& dir, std::string& error) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    error = errnoText("fsync", dir);
-    if (fd >= 0) close(fd);
-    return false;
-  }
-  close(fd);
-  return true;
-}
-
-// Writes and syncs the file at `tmp`; false with `error` set (and the file removed) on failure.
-bool writeFile(const std::string& tmp, std::string_view headers, std::string_view message,
-               std::string& error) {
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
-  if (fd < 0) {
-    error = errnoText("open", tmp);
-    return false;
-  }
-  bool ok = writeAll(fd, headers) && writeAll(fd, message);
-  if (ok && !message.empty() && !message.ends_with("\r\n")) ok = writeAll(fd, "\r\n");
-  if (!ok) error = errnoText("write", tmp);
-  if (ok && fsync(fd) != 0) {
-    error = errnoText("fsync", tmp);
-    ok = false;
-  }
-  if (close(fd) != 0 && ok) {
-    error = errnoText("close", tmp);
-    ok = false;
-  }
-  if (!ok) unlink(tmp.c_str());
-  return ok;
-}
 
 std::string escapeHost(std::string_view host) {
   std::string out;
@@ -217,17 +154,14 @@ MaildirResult writeMaildirMessage(const std::string& root, const std::string& un
                                   std::string_view headers, std::string_view message) {
   MaildirResult result;
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
-    if (!makeDirs(root + sub, result.error)) return result;
+    if (!base::makeDirs(root + sub, result.error)) return result;
   }
-  std::string tmp = root + "/tmp/" + unique_name;
-  std::string dest = root + "/new/" + unique_name;
-  if (!writeFile(tmp, headers, message, result.error)) return result;
-  if (rename(tmp.c_str(), dest.c_str()) != 0) {
-    result.error = errnoText("rename", tmp) + " -> " + dest;
-    unlink(tmp.c_str());
+  const std::string_view end =
+      !message.empty() && !message.ends_with("\r\n") ? std::string_view("\r\n") : "";
+  if (!base::writeDurably(root + "/tmp/" + unique_name, root + "/new/" + unique_name,
+                          {headers, message, end}, result.error)) {
     return result;
   }
-  if (!syncDir(root + "/new", result.error)) return result;
   result.ok = true;
   result.file_name = unique_name;
   return result;

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 
+#include "metrics/observe.h"
 #include "net/listener.h"
 #include "server/transaction_log.h"
 
@@ -63,6 +64,7 @@ Session::Session(SessionEnv env, int fd, const sockaddr* peer, bool implicit_tls
       ticket_(env_.counts->admit(client_ip_)),
       timer_(evtimer_new(env_.base, &Session::onTimer, this)),
       machine_(sessionOptions(config_, env_.runtime->tls != nullptr, implicit_tls)) {
+  metrics::connectionOpened();
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int options = BEV_OPT_CLOSE_ON_FREE;
@@ -80,6 +82,7 @@ Session::~Session() {
   relay_.reset();
   if (bev_ != nullptr) bufferevent_free(bev_);
   event_free(timer_);
+  metrics::connectionClosed();
 }
 
 void Session::attach(bufferevent* bev) {
@@ -270,6 +273,7 @@ void Session::onEvent(bufferevent*, short what, void* self) {
     evtimer_del(session->timer_);
     auto* ssl = bufferevent_openssl_get_ssl(session->bev_);
     session->tls_description_ = net::describeTls(ssl);
+    if (ssl != nullptr) metrics::tlsHandshake(SSL_get_version(ssl));
     if (!session->protocol_started_) {
       session->startProtocol();
     } else {
@@ -280,6 +284,7 @@ void Session::onEvent(bufferevent*, short what, void* self) {
   }
   if (what & BEV_EVENT_ERROR) {
     const bool tls = bufferevent_openssl_get_ssl(session->bev_) != nullptr;
+    if (tls && session->handshaking()) metrics::tlsFailure();
     return session->finish(tls ? "tls error: " + net::lastTlsError() : "connection error");
   }
   if (what & BEV_EVENT_EOF) session->finish("client disconnected");
@@ -289,7 +294,10 @@ void Session::onTimer(int, short, void* self) {
   auto* session = static_cast<Session*>(self);
   if (session->closing_) return session->flushThenFinish();
   // No reply: a 421 written into an unfinished TLS session could never be delivered.
-  if (session->handshaking()) return session->finish("tls handshake timeout");
+  if (session->handshaking()) {
+    metrics::tlsFailure();
+    return session->finish("tls handshake timeout");
+  }
   if (session->machine_.waiting()) return;
   session->connection_reason_ = "timeout";
   session->drive(session->machine_.timeout());

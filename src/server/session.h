@@ -85,6 +85,9 @@ class Session {
   void relayMail();
   void relayRcpt();
   void endOfData(const policy::Verdict& verdict);
+  // Quarantine (session_quarantine.cpp): keeps the message off the loop, then endOfData again.
+  bool keepInQuarantine(const policy::Verdict& verdict);
+  std::string protocolName() const;
   void completeStage(smtp::StageResult result);
   void onDelivered(const policy::Verdict& verdict, relay::Outcome outcome);
   void refuseMessage(const policy::Verdict& verdict);

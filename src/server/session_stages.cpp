@@ -8,6 +8,7 @@
 #include "base/decision_id.h"
 #include "checks/pregreet.h"
 #include "dns/resolver.h"
+#include "metrics/observe.h"
 #include "policy/headers.h"
 #include "policy/rewrite.h"
 #include "server/session.h"
@@ -97,6 +98,7 @@ void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
   auto& symbols = connection_stage || !transaction_ ? connection_symbols_ : transaction_->symbols;
   std::vector<policy::Opinion> opinions;
   for (auto& record : outcome.records) {
+    metrics::checkDone(record.check, record.duration, record.timed_out);
     for (auto& symbol : record.result.symbols)
       symbols.push_back(std::move(symbol));
     if (!record.result.opinion) continue;
@@ -121,6 +123,7 @@ void Session::onChecksDone(smtp::Stage stage, pipeline::StageOutcome outcome) {
 void Session::afterVerdict(smtp::Stage stage, const policy::Verdict& verdict) {
   if (stage == smtp::Stage::EndOfData) return endOfData(verdict);
   if (verdict.action >= policy::Action::Tempfail && verdict.reply) {
+    if (stage == smtp::Stage::Connect) metrics::connectionRefused();
     const std::string action(policy::actionName(verdict.action));
     if (transaction_ && stage != smtp::Stage::Connect && stage != smtp::Stage::Helo) {
       transaction_->action = action;
@@ -180,6 +183,7 @@ void Session::endOfData(const policy::Verdict& verdict) {
   transaction_->size = machine_.transaction().size;
   transaction_->message_id = policy::headerValue(message, "Message-ID");
   transaction_->reason = verdict.reason;
+  if (keepInQuarantine(verdict)) return;
   if (verdict.action >= policy::Action::Tempfail) return refuseMessage(verdict);
   // A first line that is a continuation would fold into the last header we add (our
   // Authentication-Results, X-Spam-*) and speak in our name: refuse it (RFC 5322 2.2.3).
@@ -226,11 +230,7 @@ std::string Session::stampedMessage(const policy::Verdict& verdict) {
   received.helo = machine_.helo();
   received.client_ip = client_ip_;
   received.hostname = config_.server.hostname;
-  const bool utf8 = machine_.transaction().mail.smtputf8;
-  received.protocol = std::string(utf8               ? "UTF8SMTP"
-                                  : machine_.esmtp() ? "ESMTP"
-                                                     : "SMTP") +
-                      (machine_.tlsActive() ? "S" : "");
+  received.protocol = protocolName();
   received.tls = tls_description_;
   received.id = transaction_->id;
   const auto& recipients = machine_.transaction().recipients;
@@ -334,9 +334,11 @@ void Session::logTransaction(const std::string& action, const smtp::Reply& reply
   d.score = policy::totalScore(d.symbols);
   d.backend_reply = t.backend_reply;
   d.queue_id = t.queue_id;
+  d.quarantined = t.quarantined;
   d.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.started).count();
   env_.decisions->write(d);
+  metrics::observe(d);
   ++transactions_logged_;
   transaction_.reset();
 }
@@ -354,6 +356,7 @@ void Session::logConnection() {
   d.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
   env_.decisions->write(d);
+  metrics::observe(d);
 }
 
 }  // namespace spamgate::server

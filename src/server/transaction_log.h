@@ -24,6 +24,8 @@ struct Session::TransactionLog {
   std::string message_id;
   std::string backend_reply;
   std::string queue_id;
+  bool quarantine_tried = false;  // kept (or tried to keep) before the decision
+  bool quarantined = false;
 };
 
 }  // namespace spamgate::server

@@ -9,7 +9,7 @@ import harness as h
 
 FIELDS = {"time", "event", "id", "client", "helo", "tls", "mail_from", "rcpts", "size",
           "message_id", "action", "reason", "reply", "score", "symbols", "backend",
-          "duration_ms"}
+          "quarantined", "duration_ms"}
 ACTIONS = {"accept", "tag", "tempfail", "reject", "disconnect", "none"}
 
 
