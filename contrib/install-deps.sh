@@ -11,11 +11,13 @@ packages=(
   libldns-dev libspf2-dev libopendkim-dev libpcre2-dev
   libpsl-dev publicsuffix  # DMARC organizational domains from Debian's Public Suffix List
   libgmime-3.0-dev  # MIME parsing for content rules: decoding, charsets, RFC 2047
+  libsimdjson-dev zlib1g-dev  # spamgate review: fast decision-log parsing; gzip-rotated logs
   # tests
   googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
   nsd  # a real nameserver on loopback for the resolver tests (they start their own)
   time util-linux
   opendkim-tools libyaml-cpp-dev  # DKIM signing in end-to-end tests; the SPF suite's YAML
+  chromium  # renders spamgate review's HTML page headless in its integration test (offline)
   spamassassin  # its stock rules (loaded by the rules tests) and the reference scorer of the bench
   # Postfix only for smtp-sink and smtp-source (see below)
   postfix

@@ -16,5 +16,6 @@ Command addServeCommand(CLI::App& app);
 Command addScanCommand(CLI::App& app);
 Command addLintCommand(CLI::App& app);
 Command addReleaseCommand(CLI::App& app);  // app/release.cpp
+Command addReviewCommand(CLI::App& app);  // app/review.cpp
 
 }  // namespace spamgate::app

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "spamgate " SPAMGATE_VERSION);
   app.require_subcommand(1);
   const std::vector<Command> commands = {addServeCommand(app), addScanCommand(app),
-                                         addLintCommand(app), addReleaseCommand(app)};
+                                         addLintCommand(app), addReleaseCommand(app),
+                                         addReviewCommand(app)};
   CLI11_PARSE(app, argc, argv);
   try {
     for (const auto& command : commands) {

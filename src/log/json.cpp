@@ -129,6 +129,12 @@ JsonWriter& JsonWriter::field(std::string_view k, bool value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_ += json;
+  return *this;
+}
+
 JsonWriter& JsonWriter::null(std::string_view k) {
   key(k);
   out_ += "null";

@@ -26,6 +26,8 @@ class JsonWriter {
   JsonWriter& field(std::string_view key, double value);
   JsonWriter& field(std::string_view key, bool value);
   JsonWriter& null(std::string_view key);
+  // A value that is JSON already (another writer's output), copied as it is.
+  JsonWriter& raw(std::string_view key, std::string_view json);
   std::string take() { return std::move(out_); }
 
  private:

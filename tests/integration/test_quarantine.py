@@ -86,6 +86,9 @@ class QuarantineTest(h.GatewayTestCase):
         self.assertTrue(d["quarantined"])
         self.assertEqual(d["action"], "reject")
         self.assertEqual(self.sink.messages(), [], "the backend never saw it")
+        explained = run_spamgate("review", "--explain", decision_id, gateway.config.decisions)
+        self.assertEqual(explained.returncode, 0, explained.stderr)
+        self.assertIn("kept: spamgate scan --id " + decision_id, explained.stdout)
 
     def test_release_delivers_once_with_the_original_envelope(self):
         gateway = self.gateway()
