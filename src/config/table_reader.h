@@ -95,7 +95,11 @@ class TableReader {
     std::string out;
     for (const auto& entry : names) {
       if (!out.empty()) out += ", ";
-      out += "\"" + std::string(entry.first) + "\"";
+      // Appended piece by piece: GCC 12 -O3 warns (-Wrestrict, a false positive) on the
+      // insert-at-front of `"\"" + std::string(...)`.
+      out += '"';
+      out += entry.first;
+      out += '"';
     }
     return out;
   }

@@ -20,8 +20,13 @@ std::string prefixed(std::string_view value, std::string_view prefix) {
   while (lead < value.size() && (value[lead] == ' ' || value[lead] == '\t'))
     ++lead;
   if (value.substr(lead).substr(0, prefix.size()) == prefix) return std::string(value);
-  return " " + std::string(prefix) + (lead < value.size() ? " " : "") +
-         std::string(value.substr(lead));
+  // Appended piece by piece: GCC 12 -O3 warns (-Wrestrict, a false positive) on
+  // `" " + std::string(...)`.
+  std::string out(" ");
+  out.append(prefix);
+  if (lead < value.size()) out.push_back(' ');
+  out.append(value.substr(lead));
+  return out;
 }
 
 }  // namespace
@@ -44,11 +49,11 @@ std::string stampMessage(std::string_view ours_fields, std::string_view message,
     const std::string_view eol =
         message.substr(field.begin + field.name.size() + 1 + field.value.size(),
                        field.end - field.begin - field.name.size() - 1 - field.value.size());
-    out += std::string(field.name) + ":" + prefixed(field.value, rewrite.subject_prefix);
+    out.append(field.name).append(":").append(prefixed(field.value, rewrite.subject_prefix));
     out += eol.empty() ? std::string_view("\r\n") : eol;
   }
   if (!rewrite.subject_prefix.empty() && !subject_seen) {
-    out += "Subject: " + std::string(rewrite.subject_prefix) + "\r\n";
+    out.append("Subject: ").append(rewrite.subject_prefix).append("\r\n");
   }
   out.append(message.substr(copied));
   return out;

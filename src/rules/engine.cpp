@@ -1,7 +1,9 @@
 // Scanning one message: regex rules run lazily (only when reported or needed by a meta, once
 // each), metas in dependency order, every match under the set's match and depth limits.
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -24,16 +26,15 @@ bool isLimit(int rc) {
          rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
 }
 
-// The per-scan PCRE2 state: one match data, one match context with the limits, one JIT stack.
+// The PCRE2 state of a thread, made once and reused by every scan on it: one match data, one
+// match context with the limits (set per scan: rule sets may differ), one JIT stack.
 class Matcher {
  public:
-  explicit Matcher(const LoadOptions& options)
-      : data_(pcre2_match_data_create(1, nullptr)),
-        context_(pcre2_match_context_create(nullptr)),
-        stack_(pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr)) {
-    pcre2_set_match_limit(context_, options.match_limit);
-    pcre2_set_depth_limit(context_, options.depth_limit);
-    if (stack_ != nullptr) pcre2_jit_stack_assign(context_, nullptr, stack_);
+  static Matcher& forThread(const LoadOptions& options) {
+    thread_local Matcher matcher;
+    pcre2_set_match_limit(matcher.context_, options.match_limit);
+    pcre2_set_depth_limit(matcher.context_, options.depth_limit);
+    return matcher;
   }
   ~Matcher() {
     pcre2_jit_stack_free(stack_);
@@ -43,12 +44,20 @@ class Matcher {
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
 
-  // Matches of `code` in `subject`, up to `most`; false when a limit stopped the search.
-  bool count(const pcre2_code* code, std::string_view subject, unsigned most, unsigned& found) {
+  // False only when `code` surely does not match `subject` (a limit counts as a match).
+  bool mayMatch(const pcre2_code* code, std::string_view subject) {
     auto text = reinterpret_cast<PCRE2_SPTR>(subject.data());
+    return pcre2_match(code, text, subject.size(), 0, 0, data_, context_) != PCRE2_ERROR_NOMATCH;
+  }
+
+  // Matches of `rule` in `subject`, up to `most`; false when a limit stopped the search.
+  bool count(const Rule& rule, std::string_view subject, unsigned most, unsigned& found) {
+    auto text = reinterpret_cast<PCRE2_SPTR>(subject.data());
+    const pcre2_code* code = rule.re.get();
     PCRE2_SIZE offset = 0;
     while (found < most && offset <= subject.size()) {
-      int rc = pcre2_match(code, text, subject.size(), offset, 0, data_, context_);
+      int rc = rule.jit ? pcre2_jit_match(code, text, subject.size(), offset, 0, data_, context_)
+                        : pcre2_match(code, text, subject.size(), offset, 0, data_, context_);
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) return !isLimit(rc);
       ++found;
@@ -59,9 +68,41 @@ class Matcher {
   }
 
  private:
+  Matcher()
+      : data_(pcre2_match_data_create(1, nullptr)),
+        context_(pcre2_match_context_create(nullptr)),
+        stack_(pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr)) {
+    if (stack_ != nullptr) pcre2_jit_stack_assign(context_, nullptr, stack_);
+  }
+
   pcre2_match_data* data_;
   pcre2_match_context* context_;
   pcre2_jit_stack* stack_;
+};
+
+// Which required literals each text of the message holds, found when a rule first asks.
+class LiteralsFound {
+ public:
+  explicit LiteralsFound(const RuleSet& set) : set_(set) {}
+
+  // False when `rule` cannot match: its text holds none of its required literals.
+  template <class Text>  // Text: () -> the text of the rule's kind, a string or string_view
+  bool mayMatch(const Rule& rule, const Text& text) {
+    if (rule.literal_ids.empty()) return true;
+    const auto kind = static_cast<std::size_t>(rule.kind);
+    if (!done_[kind]) {
+      set_.literals[kind].find(text(), found_[kind]);
+      done_[kind] = true;
+    }
+    return std::any_of(rule.literal_ids.begin(), rule.literal_ids.end(),
+                       [&](uint32_t id) { return found_[kind][id] != 0; });
+  }
+
+ private:
+  static constexpr std::size_t kKinds = static_cast<std::size_t>(Kind::Meta);
+  const RuleSet& set_;
+  std::array<bool, kKinds> done_{};
+  std::array<std::vector<uint8_t>, kKinds> found_;
 };
 
 class Scanner {
@@ -72,7 +113,8 @@ class Scanner {
         message_(message),
         full_(full),
         result_(result),
-        matcher_(set.options),
+        matcher_(Matcher::forThread(set.options)),
+        literals_(set),
         values_(set.rules.size(), -1),
         external_(set.externals.size(), 0) {
     for (const std::string& name : external) {
@@ -118,21 +160,22 @@ class Scanner {
     bool complete = true;
     switch (rule.kind) {
       case Kind::Header:
-        complete = matcher_.count(rule.re.get(), headerText(rule.header), most, found);
+        complete = matcher_.count(rule, headerText(rule.header), most, found);
         break;
       case Kind::Body:
-        complete = matcher_.count(rule.re.get(), message_.body, most, found);
+        complete = matchText(rule, message_.body, most, found);
         break;
       case Kind::Rawbody:
-        complete = matcher_.count(rule.re.get(), message_.rawbody, most, found);
+        complete = matchText(rule, message_.rawbody, most, found);
         break;
       case Kind::Full:
-        complete = matcher_.count(rule.re.get(), full_, most, found);
+        complete = matchText(rule, full_, most, found);
         break;
       case Kind::Uri:
+        if (!literals_.mayMatch(rule, [this] { return joinedUris(); })) break;
         for (const std::string& uri : message_.uris) {
           if (found >= most || !complete) break;
-          complete = matcher_.count(rule.re.get(), uri, most, found);
+          complete = matcher_.count(rule, uri, most, found);
         }
         break;
       case Kind::Meta:
@@ -145,6 +188,24 @@ class Scanner {
     }
     if (rule.kind == Kind::Header && rule.header.negate) return found == 0 ? 1 : 0;
     return static_cast<int>(found);
+  }
+
+  bool matchText(const Rule& rule, std::string_view text, unsigned most, unsigned& found) {
+    if (!literals_.mayMatch(rule, [text] { return text; })) return true;
+    if (rule.literal_ids.empty() && rule.prefilter &&
+        !matcher_.mayMatch(rule.prefilter.get(), text))
+      return true;
+    return matcher_.count(rule, text, most, found);
+  }
+
+  // The URIs, one a line: a literal found here may span two of them (the regex then decides).
+  std::string joinedUris() const {
+    std::string out;
+    for (const std::string& uri : message_.uris) {
+      out += uri;
+      out += '\n';
+    }
+    return out;
   }
 
   // SpamAssassin's pseudo-fields ToCc and MESSAGEID gather these fields, field by field.
@@ -218,7 +279,8 @@ class Scanner {
   const mime::Message& message_;
   std::string_view full_;
   ScanResult& result_;
-  Matcher matcher_;
+  Matcher& matcher_;
+  LiteralsFound literals_;
   std::vector<int> values_;
   std::vector<int> external_;
   std::unordered_map<std::string, std::optional<std::string>> headers_;

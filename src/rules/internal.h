@@ -7,6 +7,7 @@
 #endif
 #include <pcre2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,6 +43,39 @@ std::optional<Delimited> splitDelimited(std::string_view text, std::string& erro
 // Compiles with PCRE2 (flags i m s x; `extra` options added), JIT when asked. On failure:
 // null and `error` = "bad regex: <PCRE2 message> at offset N" or "bad regex flags 'q'".
 Code compileRegex(const Delimited& re, uint32_t extra, bool jit, std::string& error);
+
+// --- literal.cpp -------------------------------------------------------------------------
+
+// Strings, lower-cased, one of which every match of the pattern contains (so a text whose
+// lower-cased form holds none of them cannot match); empty when no such set of strings of
+// kMinLiteral bytes or more is found. Conservative: syntax it does not know gives empty.
+inline constexpr std::size_t kMinLiteral = 3;
+std::vector<std::string> requiredLiterals(std::string_view pattern, std::string_view flags,
+                                          uint32_t extra);
+
+// The pattern without its leading items that may match empty (\b, ^, x?, (?:\s|\b),
+// lookarounds...): wherever the pattern matches, this matches too, and PCRE2 finds its start
+// quicker. Empty when nothing can be dropped safely (back references, option settings,
+// top-level alternatives, syntax the reader does not know).
+std::string prefilterPattern(std::string_view pattern, std::string_view flags, uint32_t extra);
+
+// --- literal_set.cpp ---------------------------------------------------------------------
+
+// Which of a fixed set of lower-cased literals (kMinLiteral bytes or more) a text holds,
+// compared ASCII-case-insensitively (as PCRE2 folds case without UTF), in one pass.
+class LiteralSet {
+ public:
+  uint32_t add(const std::string& literal);  // its id: the same literal, the same id
+  std::size_t size() const { return literals_.size(); }
+  // found[id] = 1 for every literal in `text`, 0 for the others.
+  void find(std::string_view text, std::vector<uint8_t>& found) const;
+
+ private:
+  std::vector<std::string> literals_;
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<uint64_t> filter_ = std::vector<uint64_t>(1024);  // 65536 bits, by first 3 bytes
+  std::unordered_map<uint32_t, std::vector<uint32_t>> by_window_;
+};
 
 // --- meta.cpp ----------------------------------------------------------------------------
 
@@ -164,6 +198,10 @@ struct Rule {
   std::string pattern;  // as written, kept for ReplaceTags
   std::string flags;
   uint32_t extra_options = 0;
+  bool jit = false;                   // JIT-compiled: matched with pcre2_jit_match
+  std::vector<std::string> literals;  // requiredLiterals(): a scan without any skips `re`
+  std::vector<uint32_t> literal_ids;  // the same in RuleSet::literals[kind], for needed rules
+  Code prefilter;                     // from prefilterPattern(): no match, no need to run `re`
   Expression meta;
   double score = 0;
   std::string description;
@@ -185,6 +223,8 @@ class RuleSet {
   std::vector<uint32_t> meta_order;  // needed metas, dependencies first
   std::vector<std::string> externals;
   std::unordered_map<std::string, uint32_t> external_index;
+  // The required literals of the needed body, rawbody, full and uri rules, by kind.
+  std::array<detail::LiteralSet, static_cast<std::size_t>(detail::Kind::Meta)> literals;
   LoadOptions options;
 };
 

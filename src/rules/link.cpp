@@ -178,6 +178,17 @@ void Loader::markNeeded(RuleSet& set, const NameIndex& index) {
     uint32_t i = index.at(name);
     if (set.rules[i].needed) set.meta_order.push_back(i);
   }
+  indexLiterals(set);
+}
+
+// Header rules have no set: each reads its own short text, where PCRE2 alone is as quick.
+void Loader::indexLiterals(RuleSet& set) {
+  for (Rule& rule : set.rules) {
+    if (!rule.needed || rule.kind == Kind::Header || rule.kind == Kind::Meta) continue;
+    LiteralSet& literals = set.literals[static_cast<std::size_t>(rule.kind)];
+    for (const std::string& literal : rule.literals)
+      rule.literal_ids.push_back(literals.add(literal));
+  }
 }
 
 void Loader::resolveNames(RuleSet& set, const NameIndex& index) {

@@ -49,6 +49,7 @@ class Loader {
   bool parseHeader(Rule& rule, std::string_view spec, std::string& error);
   bool compileInto(Rule& rule, std::string_view text, uint32_t extra, std::string& error);
   bool compile(Rule& rule, const Delimited& re, uint32_t extra, std::string& error);
+  void addShortcuts(Rule& rule, const Delimited& re, uint32_t extra) const;
   void reject(Kind kind, std::string_view name, const Where& where, const std::string& problem);
   bool replaceSetting(std::string_view name, std::string_view rest, const Where& where);
   void applyReplaceTags();
@@ -70,6 +71,7 @@ class Loader {
   void applySettings(std::vector<Rule>& rules, const NameIndex& index);
   void applyTflags(Rule& rule, const Setting& setting);
   void markNeeded(RuleSet& set, const NameIndex& index);
+  static void indexLiterals(RuleSet& set);
 
   const LoadOptions& options_;
   LoadReport& report_;

@@ -17,6 +17,10 @@
 // Matching: PCRE2 with JIT, compiled once per load; every match runs with match and depth
 // limits, so a pathological pattern costs a bounded amount of work: a rule that hits a limit
 // does not match, and is counted in ScanResult::limit_hits (and named in limited_rules).
+// A rule whose text cannot match is not run: the load reads from each pattern strings every
+// match must contain (one pass over a text finds them all) and, for body, rawbody and full, a
+// shorter pattern without its leading optional items (\b, (?:^|\W), x{0,3}...) that PCRE2
+// runs quicker; a rule so skipped neither hits nor counts in limit_hits.
 // A RuleSet is immutable once loaded: any thread may scan with it at the same time.
 //
 // Semantics chosen where SpamAssassin's cannot be copied exactly:
