@@ -12,9 +12,12 @@ packages=(
   libpsl-dev publicsuffix  # DMARC organizational domains from Debian's Public Suffix List
   libgmime-3.0-dev  # MIME parsing for content rules: decoding, charsets, RFC 2047
   libsimdjson-dev zlib1g-dev  # spamgate review: fast decision-log parsing; gzip-rotated logs
+  liblmdb-dev  # the embedded state store (greylist, reputation, rates) survives restarts
+  libhiredis-dev  # the Redis state store shared by several gateways (async, libevent adapter)
   # tests
   googletest libgtest-dev libgmock-dev python3 swaks libnet-ssleay-perl openssl procps iproute2
   nsd  # a real nameserver on loopback for the resolver tests (they start their own)
+  redis-server lmdb-utils  # store tests start their own redis-server; mdb_dump for operators
   time util-linux
   opendkim-tools libyaml-cpp-dev  # DKIM signing in end-to-end tests; the SPF suite's YAML
   chromium  # renders spamgate review's HTML page headless in its integration test (offline)
@@ -47,5 +50,8 @@ if command -v systemctl >/dev/null 2>&1; then
   systemctl disable --now nsd.service >/dev/null 2>&1 || true
 fi
 pgrep -x nsd >/dev/null 2>&1 && pkill -x nsd || true
+# Nor a system Redis: the store tests start their own redis-server on a free port.
+command -v systemctl >/dev/null 2>&1 && systemctl disable --now redis-server.service >/dev/null 2>&1 || true
+command -v service >/dev/null 2>&1 && service redis-server stop >/dev/null 2>&1 || true
 command -v smtp-sink >/dev/null || test -x /usr/sbin/smtp-sink
 echo "install-deps: all ${#packages[@]} packages present"

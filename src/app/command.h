@@ -15,7 +15,8 @@ struct Command {
 Command addServeCommand(CLI::App& app);
 Command addScanCommand(CLI::App& app);
 Command addLintCommand(CLI::App& app);
-Command addReleaseCommand(CLI::App& app);  // app/release.cpp
-Command addReviewCommand(CLI::App& app);  // app/review.cpp
+Command addReleaseCommand(CLI::App& app);     // app/release.cpp
+Command addReviewCommand(CLI::App& app);      // app/review.cpp
+Command addReputationCommand(CLI::App& app);  // app/reputation.cpp
 
 }  // namespace spamgate::app

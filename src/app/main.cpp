@@ -12,9 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"spamgate: an anti-spam SMTP gateway in front of your mail server"};
   app.set_version_flag("--version", "spamgate " SPAMGATE_VERSION);
   app.require_subcommand(1);
-  const std::vector<Command> commands = {addServeCommand(app), addScanCommand(app),
-                                         addLintCommand(app), addReleaseCommand(app),
-                                         addReviewCommand(app)};
+  const std::vector<Command> commands = {addServeCommand(app),  addScanCommand(app),
+                                         addLintCommand(app),   addReleaseCommand(app),
+                                         addReviewCommand(app), addReputationCommand(app)};
   CLI11_PARSE(app, argc, argv);
   try {
     for (const auto& command : commands) {

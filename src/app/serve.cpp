@@ -13,6 +13,7 @@
 #include "log/decision_log.h"
 #include "metrics/http_endpoint.h"
 #include "quarantine/pruner.h"
+#include "server/store_upkeep.h"
 #include "server/worker.h"
 
 namespace spamgate::app {
@@ -37,6 +38,13 @@ void warnAboutRestartOnlyKeys(const config::Config& old, const config::Config& f
     log::message(log::Level::Warning,
                  "server.listen, server.listen_tls, server.workers and log.decisions take "
                  "effect only after a restart");
+  }
+  auto store = [](const config::Config& c) {
+    return std::to_string(static_cast<int>(c.store.backend)) + c.store.path + c.store.redis.text() +
+           c.store.redis_password + std::to_string(c.store.redis_db);
+  };
+  if (store(old) != store(fresh)) {
+    log::message(log::Level::Warning, "store.* takes effect only after a restart");
   }
   auto metrics_listen = [](const config::Config& c) {
     return c.metrics.listen ? c.metrics.listen->text() : std::string();
@@ -66,9 +74,10 @@ class Server {
         runtime_(server::buildRuntime(config, shared_)),
         base_(event_base_new()) {
     startMetrics(*config);
+    server::openSharedState(*config, shared_);
+    if (shared_.database) upkeep_ = std::make_unique<server::StoreUpkeep>(base_, shared_.database);
     for (unsigned i = 0, n = workerCount(*config); i < n; ++i) {
-      workers_.push_back(
-          std::make_unique<server::Worker>(runtime_, decisions_, shared_.connections));
+      workers_.push_back(std::make_unique<server::Worker>(runtime_, decisions_, shared_));
     }
   }
 
@@ -77,6 +86,8 @@ class Server {
       event_free(w->signal);
     workers_.clear();
     metrics_.reset();
+    upkeep_.reset();
+    if (shared_.database) shared_.database->sync();  // what the draining sessions wrote
     event_base_free(base_);
   }
 
@@ -162,6 +173,7 @@ class Server {
   void onStop() {
     if (stopping_) return;
     stopping_ = true;
+    upkeep_.reset();
     metrics_.reset();  // the loop ends once the signals and the endpoint are gone
     log::message(log::Level::Info, "shutting down");
     for (auto& worker : workers_)
@@ -176,6 +188,7 @@ class Server {
   server::RuntimePtr runtime_;
   event_base* base_;
   std::unique_ptr<metrics::HttpEndpoint> metrics_;
+  std::unique_ptr<server::StoreUpkeep> upkeep_;
   std::vector<std::unique_ptr<server::Worker>> workers_;
   std::vector<std::unique_ptr<Watch>> watches_;
   bool stopping_ = false;

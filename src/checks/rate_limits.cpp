@@ -112,8 +112,12 @@ std::unique_ptr<pipeline::PendingCheck> RateLimits::start(Stage stage,
     return nullptr;
   }
   const StageLimit& limit = limitFor(stage);
+  if (context.rates == nullptr) {
+    done(pipeline::CheckResult{{{"RATE_STORE_ERROR", 0, "no rate store"}}, std::nullopt});
+    return nullptr;
+  }
   const auto figure = static_cast<double>(per_minute);
-  auto take = store_.take(
+  auto take = context.rates->take(
       limit.key(context.client_ip), store::Bucket{figure, figure}, 1,
       [judge = Judge{&limit, per_minute, context.client_ip, settings_.score_only},
        done = std::move(done)](store::RateDecision decision) { done(judge(decision)); });

@@ -1,5 +1,6 @@
-// Per-client-address rate limits as token buckets in a store::RateStore (in memory now, shared
-// through Redis later), one bucket per stage; the figure per minute is also the burst:
+// Per-client-address rate limits as token buckets in the worker's store::RateStore
+// (Context::rates: the embedded LMDB file shared by the workers, or Redis shared by several
+// gateways), one bucket per stage; the figure per minute is also the burst:
 //   Connect  rate:conn:<ip>  connections_per_minute  RATE_CONNECTIONS  421 4.7.0, closes
 //   Mail     rate:msg:<ip>   messages_per_minute     RATE_MESSAGES     450 4.7.1
 //   Rcpt     rate:rcpt:<ip>  recipients_per_minute   RATE_RECIPIENTS   450 4.7.1
@@ -10,12 +11,12 @@
 // A figure of 0 means unlimited: the stage is not run and the store is not asked. Allow-listed
 // clients (SessionFacts::allowlisted) are exempt and take no tokens.
 //
-// Failure mode: the store could not answer (Redis down, ...): fail open, with the symbol
-// RATE_STORE_ERROR (score 0, the store's error as detail) and no opinion.
+// Failure mode: the store could not answer (Redis down, ...), or there is none: fail open,
+// with the symbol RATE_STORE_ERROR (score 0, the store's error as detail) and no opinion.
 //
-// Asynchrony: with the in-memory store the check answers inline and start() returns nullptr;
-// with a store that answers later, the returned handle owns the store's take, so destroying it
-// cancels the take and `done` never runs.
+// Asynchrony: with a store that answers inline (the in-memory one of the tests) start()
+// returns nullptr; with a store that answers later, the returned handle owns the store's take,
+// so destroying it cancels the take and `done` never runs.
 #pragma once
 
 #include "config/config.h"
@@ -26,9 +27,7 @@ namespace spamgate::checks {
 
 class RateLimits final : public pipeline::Check {
  public:
-  // `store` must outlive the check and every handle it returns.
-  RateLimits(config::RateLimits settings, store::RateStore& store)
-      : settings_(settings), store_(store) {}
+  explicit RateLimits(config::RateLimits settings) : settings_(settings) {}
 
   std::string_view name() const override { return "rate_limits"; }
   // Connect, Mail and Rcpt, each only while enabled with a figure above 0.
@@ -41,7 +40,6 @@ class RateLimits final : public pipeline::Check {
   unsigned perMinute(pipeline::Stage stage) const;
 
   config::RateLimits settings_;
-  store::RateStore& store_;
 };
 
 }  // namespace spamgate::checks

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "config/checks_config.h"
+#include "config/state_config.h"
 #include "config/table_reader.h"
 #include "config/values.h"
 
@@ -303,6 +304,7 @@ Config build(const toml::table& root, const std::string& origin) {
   readQuarantine(reader.table("quarantine"), config.quarantine);
   readMetrics(reader.table("metrics"), config.metrics);
   detail::readCheckSections(reader, config);
+  detail::readStateSections(reader, config);
   reader.finish();
   checkCrossSection(root, config, origin);
   if (config.backend.helo_name.empty()) config.backend.helo_name = config.server.hostname;

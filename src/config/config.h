@@ -228,6 +228,45 @@ struct Quarantine {
   uint64_t max_megabytes = 1024;            // over this, the oldest messages are pruned first
 };
 
+// Where state that outlives a connection lives (greylist, reputation, rate limits).
+enum class StoreBackend { Embedded, Redis };
+
+struct Store {
+  StoreBackend backend = StoreBackend::Embedded;
+  std::string path = "var/state.mdb";            // embedded: one LMDB file shared by the workers
+  uint64_t map_megabytes = 256;                  // embedded: the most the file may grow to
+  Endpoint redis{"127.0.0.1", 6379};             // numeric address: connecting never resolves names
+  std::string redis_password;                    // AUTH when not empty
+  unsigned redis_db = 0;                         // SELECT
+  std::chrono::milliseconds redis_timeout{250};  // per request; connect timeout too
+};
+
+// Greylisting (RFC 6647) of (client network, sender, recipient) at RCPT.
+struct Greylist {
+  bool enabled = false;
+  Seconds delay{300};                     // a retry passes after this long
+  Seconds retry_window{24 * 3600};        // a first attempt is forgotten after this long
+  Seconds pass_lifetime{35 * 24 * 3600};  // a passed triplet is remembered this long
+  unsigned ipv4_prefix = 24;              // the client network of a triplet
+  unsigned ipv6_prefix = 64;
+  bool skip_good_reputation = true;  // clients with REPUTATION_GOOD are not greylisted
+  bool skip_spf_pass_known = true;   // nor SPF-pass senders of a domain that passed before
+  // Applied only when the score so far lies in [min_score, max_score); absent: always.
+  std::optional<double> min_score;
+  std::optional<double> max_score;
+};
+
+// Reputation learned from spamgate's own decisions, per client address and network.
+struct Reputation {
+  bool enabled = true;
+  Seconds half_life{7 * 24 * 3600};  // an old decision counts half after this long
+  double min_decisions = 3;          // fewer (decayed) decisions: no opinion
+  double good_score = -1;            // REPUTATION_GOOD: nearly everything accepted
+  double bad_score = 4;              // REPUTATION_BAD at a bad share of 1 (scaled down)
+  unsigned ipv4_prefix = 24;         // also learned per network (REPUTATION_NET_*)
+  unsigned ipv6_prefix = 64;
+};
+
 // Prometheus text format on GET /metrics.
 struct Metrics {
   std::optional<Endpoint> listen;  // absent: no metrics endpoint
@@ -254,6 +293,9 @@ struct Config {
   Rules rules;
   Quarantine quarantine;
   Metrics metrics;
+  Store store;
+  Greylist greylist;
+  Reputation reputation;
 };
 
 using Snapshot = std::shared_ptr<const Config>;

@@ -52,9 +52,9 @@ inline constexpr std::string_view kActions[] = {"accept", "tag",        "tempfai
                                                 "reject", "disconnect", "none"};
 // The checks' names (pipeline::Check::name()), in pipeline order.
 // clang-format off
-inline constexpr std::array<std::string_view, 11> kCheckNames{
-    "connection_limits", "lists", "rate_limits", "pregreet", "dnsbl", "fcrdns",
-    "helo", "spf", "dkim", "dmarc", "rules"};
+inline constexpr std::array<std::string_view, 13> kCheckNames{
+    "connection_limits", "lists", "rate_limits", "reputation", "pregreet", "dnsbl", "fcrdns",
+    "helo", "spf", "dkim", "dmarc", "greylist", "rules"};
 // clang-format on
 
 template <std::size_t N, std::size_t M>
@@ -72,6 +72,9 @@ inline constexpr auto kChecks = join(kCheckNames, std::array<std::string_view, 1
 // A decision's reason grouped: the check (or "backend", "protocol") before its ':', or "score".
 inline constexpr auto kReasons =
     join(kCheckNames, std::array<std::string_view, 4>{"score", "backend", "protocol", "other"});
+// The features that use the state store, by their *_STORE_ERROR symbol's prefix.
+inline constexpr std::string_view kStoreFeatures[] = {"greylist", "reputation", "rate_limits",
+                                                      "other"};
 inline constexpr std::string_view kTlsVersions[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3",
                                                     "other"};
 
@@ -84,6 +87,7 @@ inline constexpr Label kNoLabel{};
 inline constexpr Label kActionLabel{LabelKind::Fixed, "action", kActions};
 inline constexpr Label kCheckLabel{LabelKind::Fixed, "check", kChecks};
 inline constexpr Label kReasonLabel{LabelKind::Fixed, "reason", kReasons};
+inline constexpr Label kFeatureLabel{LabelKind::Fixed, "feature", kStoreFeatures};
 inline constexpr Label kVersionLabel{LabelKind::Fixed, "version", kTlsVersions};
 inline constexpr Label kCodeLabel{LabelKind::ReplyCode, "code", {}};
 inline constexpr Buckets kNoBuckets{};
@@ -111,6 +115,10 @@ inline constexpr Family kFamilies[] = {
     {"backend_errors_total", Type::Counter,
      "Decisions whose reason is the backend's (\"backend: ...\"): refused or not reachable.",
      kNoLabel, kNoBuckets},
+    {"store_errors_total", Type::Counter,
+     "Decisions in which a feature could not reach the state store and failed open "
+     "(a *_STORE_ERROR symbol), by feature.",
+     kFeatureLabel, kNoBuckets},
     {"check_duration_seconds", Type::Histogram, "Time a check took to answer, by check.",
      kCheckLabel, kDurationBuckets},
     {"check_timeouts_total", Type::Counter,

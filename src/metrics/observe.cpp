@@ -16,6 +16,17 @@ std::string_view reasonGroup(std::string_view reason) {
   return "other";
 }
 
+namespace {
+
+std::string_view storeFeature(std::string_view symbol) {
+  if (symbol.starts_with("GREYLIST_")) return "greylist";
+  if (symbol.starts_with("REPUTATION_")) return "reputation";
+  if (symbol.starts_with("RATE_")) return "rate_limits";
+  return "other";
+}
+
+}  // namespace
+
 void observe(const log::Decision& decision, Registry& registry) {
   if (decision.event == "transaction") {
     registry.add(id("transactions_total"), decision.action);
@@ -30,6 +41,11 @@ void observe(const log::Decision& decision, Registry& registry) {
     registry.add(id("replies_total"), std::to_string(decision.reply.code));
   }
   if (decision.reason.starts_with("backend:")) registry.add(id("backend_errors_total"));
+  for (const auto& symbol : decision.symbols) {
+    if (symbol.name.ends_with("_STORE_ERROR")) {
+      registry.add(id("store_errors_total"), storeFeature(symbol.name));
+    }
+  }
 }
 
 void connectionOpened(Registry& registry) {

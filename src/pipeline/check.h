@@ -27,6 +27,11 @@ namespace spamgate::dns {
 class Resolver;
 }
 
+namespace spamgate::store {
+class StateStore;
+class RateStore;
+}  // namespace spamgate::store
+
 namespace spamgate::pipeline {
 
 using smtp::Stage;
@@ -65,6 +70,12 @@ struct Context {
   // outlives every pending check of the session; a check's timers live on this loop only.
   event_base* loop = nullptr;
   Offload offload;  // outlives every pending check, as `loop`
+  // The worker loop's state store (greylist, reputation) and token buckets (rate limits),
+  // null when there is none; they outlive every pending check, as `loop`.
+  store::StateStore* state = nullptr;
+  store::RateStore* rates = nullptr;
+  // The total score of the symbols recorded before this check started (greylisting's band).
+  double prior_score = 0;
   // Names of the symbols recorded before this check started: by earlier stages, and by the
   // checks of lower orders in this stage (content rules combine them in metas).
   std::vector<std::string> prior_symbols;

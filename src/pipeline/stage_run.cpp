@@ -76,8 +76,10 @@ class Run final : public StageRun {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       if (!slots_[i].answered || slots_[i].shared) continue;
       slots_[i].shared = true;
-      for (const auto& symbol : outcome_.records[i].result.symbols)
+      for (const auto& symbol : outcome_.records[i].result.symbols) {
         context_.prior_symbols.push_back(symbol.name);
+        context_.prior_score += symbol.score;
+      }
     }
   }
 

@@ -1,17 +1,22 @@
 #include "server/runtime.h"
 
+#include "base/durable_file.h"
 #include "checks/connection_limits.h"
 #include "checks/dkim.h"
 #include "checks/dmarc.h"
 #include "checks/dnsbl.h"
 #include "checks/fcrdns.h"
+#include "checks/greylist.h"
 #include "checks/helo.h"
 #include "checks/lists.h"
 #include "checks/pregreet.h"
 #include "checks/rate_limits.h"
+#include "checks/reputation.h"
 #include "checks/rules.h"
 #include "checks/spf.h"
 #include "log/decision_log.h"
+#include "store/lmdb_store.h"
+#include "store/redis_store.h"
 
 namespace spamgate::server {
 
@@ -46,7 +51,10 @@ pipeline::Checks buildChecks(const config::Config& c, SharedState& shared) {
   }
   if (c.lists.enabled) checks.push_back(std::make_shared<checks::Lists>(c.lists));
   if (c.rate_limits.enabled) {
-    checks.push_back(std::make_shared<checks::RateLimits>(c.rate_limits, shared.rates));
+    checks.push_back(std::make_shared<checks::RateLimits>(c.rate_limits));
+  }
+  if (c.reputation.enabled) {
+    checks.push_back(std::make_shared<checks::ReputationCheck>(c.reputation));
   }
   if (c.pregreet.enabled) checks.push_back(std::make_shared<checks::Pregreet>(c.pregreet));
   if (c.dnsbl.enabled && !c.dnsbl.zones.empty()) {
@@ -55,6 +63,7 @@ pipeline::Checks buildChecks(const config::Config& c, SharedState& shared) {
   if (c.fcrdns.enabled) checks.push_back(std::make_shared<checks::FcrdnsCheck>(c.fcrdns));
   if (c.helo.enabled) checks.push_back(std::make_shared<checks::HeloCheck>(c.helo));
   if (c.spf.enabled) checks.push_back(std::make_shared<checks::SpfCheck>(c.spf));
+  if (c.greylist.enabled) checks.push_back(std::make_shared<checks::Greylist>(c.greylist));
   if (c.dkim.enabled) checks.push_back(std::make_shared<checks::DkimCheck>(c.dkim));
   if (c.dmarc.enabled) checks.push_back(std::make_shared<checks::DmarcCheck>(c.dmarc));
   if (!c.rules.paths.empty()) checks.push_back(std::make_shared<checks::RulesCheck>(loadRules(c)));
@@ -62,6 +71,41 @@ pipeline::Checks buildChecks(const config::Config& c, SharedState& shared) {
 }
 
 }  // namespace
+
+void openSharedState(const config::Config& config, SharedState& shared) {
+  if (config.store.backend != config::StoreBackend::Embedded) return;
+  std::string error;
+  const auto slash = config.store.path.rfind('/');
+  if (slash != std::string::npos && slash > 0 &&
+      !base::makeDirs(config.store.path.substr(0, slash), error)) {
+    throw std::runtime_error("store: " + error);
+  }
+  store::LmdbDatabase::Options options;
+  options.path = config.store.path;
+  options.map_size = config.store.map_megabytes * 1024 * 1024;
+  shared.database = store::LmdbDatabase::open(options, &error);
+  if (!shared.database) throw std::runtime_error("store: " + config.store.path + ": " + error);
+}
+
+// The embedded store over the shared LMDB file, or one Redis connection for this loop.
+std::unique_ptr<store::StoreBackend> makeStore(event_base* base, const config::Store& config,
+                                               const std::shared_ptr<store::LmdbDatabase>& db) {
+  if (config.backend == config::StoreBackend::Embedded) {
+    if (!db) throw std::runtime_error("store: the embedded database is not open");
+    return std::make_unique<store::LmdbStore>(base, db);
+  }
+  store::RedisStore::Options options;
+  options.host = config.redis.host;
+  options.port = config.redis.port;
+  options.password = config.redis_password;
+  options.db = static_cast<int>(config.redis_db);
+  options.connect_timeout = config.redis_timeout;
+  options.request_timeout = config.redis_timeout;
+  std::string error;
+  auto redis = store::RedisStore::create(base, options, &error);
+  if (!redis) throw std::runtime_error("store: redis " + config.redis.text() + ": " + error);
+  return redis;
+}
 
 RuntimePtr buildRuntime(config::Snapshot config, SharedState& shared) {
   auto runtime = std::make_shared<Runtime>();

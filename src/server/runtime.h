@@ -10,7 +10,10 @@
 #include "net/tls.h"
 #include "pipeline/check.h"
 #include "store/connection_counts.h"
-#include "store/rate_store.h"
+#include "store/lmdb_database.h"
+#include "store/state_store.h"
+
+struct event_base;
 
 namespace spamgate::server {
 
@@ -25,8 +28,19 @@ using RuntimePtr = std::shared_ptr<const Runtime>;
 // State that outlives configuration generations and is shared by every worker.
 struct SharedState {
   store::ConnectionCounts connections;
-  store::MemoryRateStore rates;
+  // The embedded store's one file, open when [store] backend = "embedded".
+  std::shared_ptr<store::LmdbDatabase> database;
 };
+
+// Opens the shared parts `config` asks for (the embedded store's file); throws
+// std::runtime_error at start-up when it cannot.
+void openSharedState(const config::Config& config, SharedState& shared);
+
+// The state store of one event loop: an LmdbStore over `database` (embedded), or a RedisStore
+// that starts connecting at once. Throws std::runtime_error when it cannot be made.
+std::unique_ptr<store::StoreBackend> makeStore(
+    event_base* base, const config::Store& config,
+    const std::shared_ptr<store::LmdbDatabase>& database);
 
 // Throws std::runtime_error / config::ConfigError when a part cannot be built (a TLS file, a
 // list file), so that a reload with such a part keeps the running generation.

@@ -39,6 +39,7 @@ struct SessionEnv {
   pipeline::Offload offload;  // the worker's pool for blocking check work (DKIM)
   log::DecisionLog* decisions = nullptr;
   store::ConnectionCounts* counts = nullptr;
+  store::StoreBackend* store = nullptr;  // the worker's state store; null: none
 };
 
 class Session {

@@ -7,6 +7,7 @@
 #include "auth/dkim_signature.h"
 #include "base/decision_id.h"
 #include "checks/pregreet.h"
+#include "checks/reputation.h"
 #include "dns/resolver.h"
 #include "metrics/observe.h"
 #include "policy/headers.h"
@@ -24,6 +25,12 @@ int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The MAIL FROM domain when SPF passed for it (greylisting then trusts the domain next time).
+std::string spfPassDomain(const auth::AuthFacts& auth) {
+  const auto& spf = auth.spf;
+  return spf && spf->result == auth::SpfResult::Pass && !spf->helo_identity ? spf->domain : "";
 }
 
 smtp::Reply withId(smtp::Reply reply, const std::string& id) {
@@ -274,11 +281,15 @@ pipeline::Context Session::context() {
   context.resolver = env_.resolver.get();
   context.loop = env_.base;
   context.offload = env_.offload;
+  context.state = env_.store;
+  context.rates = env_.store;
   for (const auto& symbol : connection_symbols_)
     context.prior_symbols.push_back(symbol.name);
+  context.prior_score = policy::totalScore(connection_symbols_);
   if (transaction_) {
     for (const auto& symbol : transaction_->symbols)
       context.prior_symbols.push_back(symbol.name);
+    context.prior_score += policy::totalScore(transaction_->symbols);
   }
   return context;
 }
@@ -338,6 +349,10 @@ void Session::logTransaction(const std::string& action, const smtp::Reply& reply
   d.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t.started).count();
   env_.decisions->write(d);
+  if (env_.store != nullptr) {
+    checks::learnFromDecision(*env_.store, config_,
+                              {client_ip_, action, t.reason, spfPassDomain(facts_.auth)});
+  }
   metrics::observe(d);
   ++transactions_logged_;
   transaction_.reset();

@@ -34,13 +34,14 @@ std::shared_ptr<dns::Resolver> makeResolver(event_base* base, const config::Dns&
 
 }  // namespace
 
-Worker::Worker(RuntimePtr runtime, log::DecisionLog& decisions, store::ConnectionCounts& counts)
+Worker::Worker(RuntimePtr runtime, log::DecisionLog& decisions, SharedState& shared)
     : base_(event_base_new()),
       inbox_(std::make_unique<net::LoopInbox>(base_)),
       pool_(std::make_unique<net::WorkerPool>(kPoolThreads, kPoolQueue)),
       decisions_(decisions),
-      counts_(counts),
+      counts_(shared.connections),
       runtime_(std::move(runtime)),
+      store_(makeStore(base_, runtime_->config->store, shared.database)),
       deadline_(evtimer_new(base_, &Worker::onDeadline, this)) {
   relay_ = relay::makeRelay(base_, runtime_->config, *inbox_, *pool_);
   resolver_ = makeResolver(base_, runtime_->config->dns);
@@ -52,6 +53,7 @@ Worker::~Worker() {
   sessions_.clear();
   listeners_.clear();
   relay_.reset();
+  store_.reset();
   pool_.reset();  // before the inbox it posts to
   inbox_.reset();
   event_free(deadline_);
@@ -94,7 +96,7 @@ void Worker::accept(int fd, const sockaddr* peer, bool implicit_tls) {
                                                             std::function<void()> done) {
     return pool->post(*inbox, std::move(work), std::move(done));
   };
-  SessionEnv env{base_, runtime_, relay_, resolver_, offload, &decisions_, &counts_};
+  SessionEnv env{base_, runtime_, relay_, resolver_, offload, &decisions_, &counts_, store_.get()};
   auto session =
       std::make_unique<Session>(std::move(env), fd, peer, implicit_tls, [this](Session* closed) {
         sessions_.erase(closed);

@@ -15,6 +15,7 @@
 #include "relay/relay.h"
 #include "server/runtime.h"
 #include "server/session.h"
+#include "store/state_store.h"
 
 struct event_base;
 struct event;
@@ -24,7 +25,7 @@ namespace spamgate::server {
 class Worker {
  public:
   // Binds the listeners now, so that start-up reports an unusable address. Throws.
-  Worker(RuntimePtr runtime, log::DecisionLog& decisions, store::ConnectionCounts& counts);
+  Worker(RuntimePtr runtime, log::DecisionLog& decisions, SharedState& shared);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -48,6 +49,7 @@ class Worker {
   log::DecisionLog& decisions_;
   store::ConnectionCounts& counts_;
   RuntimePtr runtime_;
+  std::unique_ptr<store::StoreBackend> store_;  // outlives the sessions (declared before)
   std::shared_ptr<relay::Relay> relay_;
   std::shared_ptr<dns::Resolver> resolver_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;

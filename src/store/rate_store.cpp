@@ -61,28 +61,27 @@ Time fullAt(double tokens, Bucket bucket, Time now) {
   return now > Time::max() - wait ? Time::max() : now + wait;
 }
 
-milliseconds retryAfter(double deficit, Bucket bucket) {
+}  // namespace
+
+milliseconds refillTime(double deficit, Bucket bucket) {
   if (bucket.per_minute <= 0) return milliseconds::max();
   const double millis = std::ceil(deficit * kMillisPerMinute / bucket.per_minute);
   if (millis >= kNeverNanos / 1e6) return milliseconds::max();
   return milliseconds(static_cast<milliseconds::rep>(millis));
 }
 
-// Takes `cost` from `tokens` when they suffice; never changes them otherwise.
-RateDecision apply(double& tokens, Bucket bucket, double cost) {
+RateDecision takeTokens(double& tokens, Bucket bucket, double cost) {
   RateDecision decision;
   if (tokens + kEpsilon >= cost) {
     tokens = std::max(tokens - cost, 0.0);
     decision.allowed = true;
   } else {
     decision.retry_after =
-        cost > bucket.burst ? milliseconds::max() : retryAfter(cost - tokens, bucket);
+        cost > bucket.burst ? milliseconds::max() : refillTime(cost - tokens, bucket);
   }
   decision.remaining = tokens;
   return decision;
 }
-
-}  // namespace
 
 struct MemoryRateStore::Shard {
   std::mutex mutex;
@@ -151,7 +150,7 @@ RateDecision MemoryRateStore::takeNow(const std::string& key, Bucket bucket, dou
   Entry& entry = shard.find(key, bucket, now, shard_capacity_);
   entry.tokens = refilled(entry, bucket, now);
   entry.last = now;
-  RateDecision decision = apply(entry.tokens, bucket, cost);
+  RateDecision decision = takeTokens(entry.tokens, bucket, cost);
   entry.full_at = fullAt(entry.tokens, bucket, now);
   return decision;
 }

@@ -47,6 +47,12 @@ struct RateDecision {
   std::string error;  // not empty: the store could not answer; the other fields mean nothing
 };
 
+// The token-bucket arithmetic every store shares. takeTokens() takes `cost` from `tokens`
+// (already refilled up to now) when they suffice and never changes them otherwise;
+// refillTime() is how long `deficit` tokens take to come back, milliseconds::max() for never.
+RateDecision takeTokens(double& tokens, Bucket bucket, double cost);
+std::chrono::milliseconds refillTime(double deficit, Bucket bucket);
+
 // A take in flight. Destroying it cancels the take: its callback does not run afterwards.
 class PendingTake {
  public:

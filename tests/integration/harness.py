@@ -291,6 +291,7 @@ class GatewayConfig:
             "spf": {"enabled": False},
             "dkim": {"enabled": False},
             "dmarc": {"enabled": False},
+            "reputation": {"enabled": False},
         }
         if tls:
             cert, key = tls_certificate()

@@ -71,6 +71,7 @@ class RateLimitsTest : public ::testing::Test {
     pipeline::Context context;
     context.client_ip = ip;
     context.facts = &facts_;
+    context.rates = store_.get();
     int calls = 0;
     CheckResult result;
     auto pending = check.start(stage, context, [&](CheckResult r) {
@@ -112,7 +113,7 @@ class RateLimitsTest : public ::testing::Test {
 };
 
 TEST_F(RateLimitsTest, NameAndStages) {
-  RateLimits check(limits(1, 1, 1), *store_);
+  RateLimits check(limits(1, 1, 1));
   EXPECT_EQ(check.name(), "rate_limits");
   for (auto stage : {Stage::Connect, Stage::Mail, Stage::Rcpt})
     EXPECT_TRUE(check.runsAt(stage));
@@ -121,7 +122,7 @@ TEST_F(RateLimitsTest, NameAndStages) {
 }
 
 TEST_F(RateLimitsTest, ZeroIsUnlimitedAndDisabledRunsNowhere) {
-  RateLimits unlimited(limits(0, 0, 0), *store_);
+  RateLimits unlimited(limits(0, 0, 0));
   for (auto stage : {Stage::Connect, Stage::Mail, Stage::Rcpt}) {
     EXPECT_FALSE(unlimited.runsAt(stage));
     passes(unlimited, stage, 100);
@@ -130,13 +131,13 @@ TEST_F(RateLimitsTest, ZeroIsUnlimitedAndDisabledRunsNowhere) {
 
   auto settings = limits(1, 1, 1);
   settings.enabled = false;
-  RateLimits disabled(settings, *store_);
+  RateLimits disabled(settings);
   for (auto stage : {Stage::Connect, Stage::Mail, Stage::Rcpt})
     EXPECT_FALSE(disabled.runsAt(stage));
 }
 
 TEST_F(RateLimitsTest, ConnectionsOverTheRateAreDisconnected) {
-  RateLimits check(limits(3, 0, 0), *store_);
+  RateLimits check(limits(3, 0, 0));
   passes(check, Stage::Connect, 3);
   expectRefused(run(check, Stage::Connect), "RATE_CONNECTIONS",
                 "3/min from 192.0.2.1, retry after 20000 ms", policy::Action::Disconnect, 421,
@@ -148,7 +149,7 @@ TEST_F(RateLimitsTest, ConnectionsOverTheRateAreDisconnected) {
 }
 
 TEST_F(RateLimitsTest, MessagesOverTheRateAreTempfailed) {
-  RateLimits check(limits(0, 2, 0), *store_);
+  RateLimits check(limits(0, 2, 0));
   passes(check, Stage::Mail, 2);
   expectRefused(run(check, Stage::Mail), "RATE_MESSAGES",
                 "2/min from 192.0.2.1, retry after 30000 ms", policy::Action::Tempfail, 450,
@@ -156,7 +157,7 @@ TEST_F(RateLimitsTest, MessagesOverTheRateAreTempfailed) {
 }
 
 TEST_F(RateLimitsTest, RecipientsOverTheRateAreTempfailed) {
-  RateLimits check(limits(0, 0, 300), *store_);
+  RateLimits check(limits(0, 0, 300));
   passes(check, Stage::Rcpt, 300);
   expectRefused(run(check, Stage::Rcpt), "RATE_RECIPIENTS",
                 "300/min from 192.0.2.1, retry after 200 ms", policy::Action::Tempfail, 450,
@@ -164,7 +165,7 @@ TEST_F(RateLimitsTest, RecipientsOverTheRateAreTempfailed) {
 }
 
 TEST_F(RateLimitsTest, EachStageHasItsOwnBucket) {
-  RateLimits check(limits(1, 1, 1), *store_);
+  RateLimits check(limits(1, 1, 1));
   passes(check, Stage::Connect, 1);
   passes(check, Stage::Mail, 1);
   passes(check, Stage::Rcpt, 1);
@@ -175,8 +176,9 @@ TEST_F(RateLimitsTest, EachStageHasItsOwnBucket) {
 
 TEST_F(RateLimitsTest, KeysAndBucketsFollowTheLayout) {
   ScriptedStore scripted;
-  RateLimits check(limits(10, 20, 30), scripted);
+  RateLimits check(limits(10, 20, 30));
   pipeline::Context context;
+  context.rates = &scripted;
   context.client_ip = "2001:db8::5";
   for (auto stage : {Stage::Connect, Stage::Mail, Stage::Rcpt})
     check.start(stage, context, [](CheckResult) {});
@@ -191,7 +193,7 @@ TEST_F(RateLimitsTest, KeysAndBucketsFollowTheLayout) {
 }
 
 TEST_F(RateLimitsTest, AllowlistedClientsAreExempt) {
-  RateLimits check(limits(1, 1, 1), *store_);
+  RateLimits check(limits(1, 1, 1));
   facts_.allowlisted = true;
   for (auto stage : {Stage::Connect, Stage::Mail, Stage::Rcpt})
     passes(check, stage, 50);
@@ -201,7 +203,7 @@ TEST_F(RateLimitsTest, AllowlistedClientsAreExempt) {
 TEST_F(RateLimitsTest, ScoreOnlyKeepsTheSymbolWithoutOpinion) {
   auto settings = limits(1, 1, 1);
   settings.score_only = true;
-  RateLimits check(settings, *store_);
+  RateLimits check(settings);
   const std::pair<Stage, const char*> stages[] = {{Stage::Connect, "RATE_CONNECTIONS"},
                                                   {Stage::Mail, "RATE_MESSAGES"},
                                                   {Stage::Rcpt, "RATE_RECIPIENTS"}};
@@ -214,10 +216,24 @@ TEST_F(RateLimitsTest, ScoreOnlyKeepsTheSymbolWithoutOpinion) {
   }
 }
 
+TEST_F(RateLimitsTest, NoStoreFailsOpen) {
+  RateLimits check(limits(1, 1, 1));
+  pipeline::Context context;
+  context.client_ip = "192.0.2.1";
+  std::optional<CheckResult> result;
+  EXPECT_EQ(check.start(Stage::Mail, context, [&](CheckResult r) { result = std::move(r); }),
+            nullptr);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->symbols.size(), 1u);
+  EXPECT_EQ(result->symbols[0].name, "RATE_STORE_ERROR");
+  EXPECT_FALSE(result->opinion);
+}
+
 TEST_F(RateLimitsTest, StoreErrorFailsOpen) {
   ScriptedStore scripted;
-  RateLimits check(limits(1, 1, 1), scripted);
+  RateLimits check(limits(1, 1, 1));
   pipeline::Context context;
+  context.rates = &scripted;
   context.client_ip = "192.0.2.1";
   std::optional<CheckResult> result;
   auto pending = check.start(Stage::Mail, context, [&](CheckResult r) { result = std::move(r); });
@@ -235,8 +251,9 @@ TEST_F(RateLimitsTest, StoreErrorFailsOpen) {
 
 TEST_F(RateLimitsTest, LaterAnswerArrivesThroughTheHandle) {
   ScriptedStore scripted;
-  RateLimits check(limits(5, 5, 5), scripted);
+  RateLimits check(limits(5, 5, 5));
   pipeline::Context context;
+  context.rates = &scripted;
   context.client_ip = "192.0.2.9";
   std::optional<CheckResult> result;
   auto pending = check.start(Stage::Rcpt, context, [&](CheckResult r) { result = std::move(r); });
@@ -255,8 +272,9 @@ TEST_F(RateLimitsTest, LaterAnswerArrivesThroughTheHandle) {
 
 TEST_F(RateLimitsTest, DestroyingTheHandleCancelsTheTake) {
   ScriptedStore scripted;
-  RateLimits check(limits(5, 5, 5), scripted);
+  RateLimits check(limits(5, 5, 5));
   pipeline::Context context;
+  context.rates = &scripted;
   context.client_ip = "192.0.2.1";
   bool called = false;
   auto pending = check.start(Stage::Connect, context, [&](CheckResult) { called = true; });

@@ -50,6 +50,19 @@ TEST(ObserveTest, BackendError) {
   EXPECT_EQ(r.value(id("replies_total"), "451"), 1);
 }
 
+TEST(ObserveTest, StoreErrorsByFeature) {
+  Registry r;
+  auto d = transaction("accept", "", 250, 300);
+  d.symbols = {{"GREYLIST_STORE_ERROR", 0, "redis unavailable"},
+               {"RATE_STORE_ERROR", 0, "redis unavailable"},
+               {"REPUTATION_BAD", 4, "3.0 decisions, 100% bad"}};
+  observe(d, r);
+  EXPECT_EQ(r.value(id("store_errors_total"), "greylist"), 1);
+  EXPECT_EQ(r.value(id("store_errors_total"), "rate_limits"), 1);
+  EXPECT_EQ(r.value(id("store_errors_total"), "reputation"), 0);
+  EXPECT_EQ(r.value(id("store_errors_total"), "other"), 0);
+}
+
 TEST(ObserveTest, ScoreRejectAfterData) {
   Registry r;
   observe(transaction("reject", "score 16.00 >= reject_score 15.00", 550, 5000), r);
