@@ -95,6 +95,9 @@ std::string encode(const Record& record) {
   return text.data();
 }
 
+// No address sends this much mail; a larger count (or inf) is not a record we wrote.
+constexpr double kMaxCount = 1e15;
+
 std::optional<Record> decode(std::string_view text) {
   if (!text.starts_with("v1 ")) return std::nullopt;
   Record record;
@@ -102,7 +105,10 @@ std::optional<Record> decode(std::string_view text) {
   const char* end = text.data() + text.size();
   for (double* field : {&record.accept, &record.tag, &record.tempfail, &record.reject}) {
     const auto [next, error] = std::from_chars(at, end, *field);
-    if (error != std::errc() || next == end || *next != ' ' || !(*field >= 0)) return std::nullopt;
+    if (error != std::errc() || next == end || *next != ' ' || !(*field >= 0) ||
+        *field > kMaxCount) {
+      return std::nullopt;
+    }
     at = next + 1;
   }
   const auto [next, error] = std::from_chars(at, end, record.updated_ms);
@@ -112,7 +118,8 @@ std::optional<Record> decode(std::string_view text) {
 
 Record decayed(const Record& record, int64_t now_ms, std::chrono::seconds half_life) {
   const auto half_ms = static_cast<double>(half_life.count()) * 1000;
-  const auto age = static_cast<double>(now_ms - record.updated_ms);
+  // In doubles: a stored time from a foreign writer must not overflow the subtraction.
+  const double age = static_cast<double>(now_ms) - static_cast<double>(record.updated_ms);
   if (age <= 0 || half_ms <= 0) return record;
   const double factor = std::exp2(-age / half_ms);
   Record out = record;
